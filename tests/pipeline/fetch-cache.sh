@@ -1,0 +1,18 @@
+#!/bin/bash
+# The configure step cached the verified tarball: fetching again must be
+# offline, and the offline switch must really refuse to download.
+# usage: fetch-cache.sh REPO
+. "$(dirname "$0")/../lib.sh"
+repo=${1:?repo}
+mk_tmp
+
+out=$(LWS_UPSTREAM_OFFLINE=1 "$repo/scripts/fetch-upstream" 2>&1 >"$TMP/path"); rc=$?
+check "second fetch succeeds offline (exit $rc)" [ $rc -eq 0 ]
+check "second fetch used the cache: '$(tail -1 <<< "$out")'" grep -q "using cached .*no download" <<< "$out"
+check "printed path is the verified tarball" \
+	bash -c "sha256sum '$(cat "$TMP/path")' | grep -q '^87f99ad32803ed325fceac5327aae1f5c1b417d54ee61ad36cffc8df5f5ab276 '"
+
+# control: with an empty cache, offline mode must fail instead of downloading
+expect_fail_with "offline fetch with an empty cache fails" "not cached" \
+	env LWS_UPSTREAM_CACHE="$TMP/empty" LWS_UPSTREAM_OFFLINE=1 "$repo/scripts/fetch-upstream"
+finish
