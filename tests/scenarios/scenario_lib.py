@@ -1,0 +1,252 @@
+"""Shared plumbing for the fault scenarios (stdlib only).
+
+A scenario runs the test apps of one library variant (build/apps/<variant>),
+measures something, prints the figures it measured and decides whether the
+defect it looks for was present.  Every scenario script takes the same
+options (see `parser()`):
+
+  --apps DIR         the variant's test apps (lws-stress-server, ...)
+  --variant NAME     e.g. hardened-openssl (for reports)
+  --pki DIR          test PKI from test-apps/stress/gen-certs.sh (made if absent)
+  --expect pass      exit 0 only if the defect is absent (the normal case)
+  --expect defect    exit 0 only if the defect is shown (vanilla, and hardened
+                     builds whose fix has not landed yet)
+  --json FILE        write the measured figures as JSON
+  --seed N           seed passed to the apps
+
+Exit status: 0 expectation met, 1 not met, 2 setup error (a setup error
+never counts as "defect shown").
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class SetupError(Exception):
+    """The scenario could not be run (not a finding)."""
+
+
+def parser(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--apps", required=True, help="directory of the variant's test apps")
+    p.add_argument("--variant", required=True, help="variant name for reports")
+    p.add_argument("--pki", help="test PKI directory (made with gen-certs.sh if missing)")
+    p.add_argument("--expect", choices=["pass", "defect"], default="pass",
+                   help="pass: the defect must be absent; defect: it must be shown")
+    p.add_argument("--json", help="write measured figures to this file")
+    p.add_argument("--seed", type=int, default=1, help="seed for the apps (default 1)")
+    p.add_argument("--workdir", help="keep logs here instead of a temporary directory")
+    return p
+
+
+class Scenario:
+    """One scenario run: temp dir, child processes, figures, verdict."""
+
+    def __init__(self, name, args):
+        self.name = name
+        self.args = args
+        self.figures = {}
+        self.findings = []      # (ok, text) for each assertion
+        self.procs = []
+        if args.workdir:
+            os.makedirs(args.workdir, exist_ok=True)
+            self.dir = args.workdir
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="lwsh-%s." % name)
+            self.dir = self._tmp.name
+        self.pki = args.pki or os.path.join(self.dir, "pki")
+        if not os.path.exists(os.path.join(self.pki, "server.pem")):
+            gen = os.path.join(REPO, "test-apps", "stress", "gen-certs.sh")
+            r = subprocess.run([gen, self.pki], capture_output=True, text=True)
+            if r.returncode:
+                raise SetupError("gen-certs.sh failed: " + r.stderr)
+
+    # ---- programs ------------------------------------------------------
+
+    def app(self, name):
+        path = os.path.join(self.args.apps, name)
+        if not os.access(path, os.X_OK):
+            raise SetupError("%s not built (%s)" % (name, path))
+        return path
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def start(self, tag, argv, env=None):
+        """Start a child in its own process group; output to <tag>.log."""
+        log = open(self.path(tag + ".log"), "w")
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
+                             start_new_session=True)
+        p.tag = tag
+        p.logf = log
+        self.procs.append(p)
+        return p
+
+    def wait(self, p, timeout):
+        """Wait for a child; kill it (and count as a setup error) past timeout."""
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill(p)
+            raise SetupError("%s did not finish within %ss (log %s)"
+                             % (p.tag, timeout, self.path(p.tag + ".log")))
+
+    def kill(self, p, sig=signal.SIGKILL):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stop(self, p, timeout=15):
+        """SIGTERM (apps then write their summary), then SIGKILL."""
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill(p)
+        return p.returncode
+
+    def wait_ready(self, p, ready_file, timeout=20):
+        """Wait for an app's --ready-file; return the port written in it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise SetupError("%s exited (%s) before it was ready:\n%s"
+                                 % (p.tag, p.returncode, self.tail(p.tag)))
+            try:
+                with open(ready_file) as f:
+                    txt = f.read().strip()
+                if txt:
+                    return int(txt.split()[0])
+            except (FileNotFoundError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise SetupError("%s not ready after %ss" % (p.tag, timeout))
+
+    def tail(self, tag, n=15):
+        try:
+            with open(self.path(tag + ".log")) as f:
+                return "".join(f.readlines()[-n:])
+        except FileNotFoundError:
+            return ""
+
+    def load_json(self, name):
+        try:
+            with open(self.path(name)) as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError) as e:
+            raise SetupError("no valid JSON summary %s: %s" % (name, e))
+
+    def cleanup(self):
+        for p in self.procs:
+            self.kill(p)
+            p.logf.close()
+
+    # ---- common app invocations ------------------------------------------
+
+    def start_server(self, extra, tag="server", duration=60, tls=True, env=None):
+        ready = self.path(tag + ".ready")
+        argv = [self.app("lws-stress-server"), "--port", "0", "--duration", str(duration),
+                "--ready-file", ready, "--json", self.path(tag + ".json"),
+                "--seed", str(self.args.seed), "--stats-interval", "0"]
+        if tls:
+            argv += ["--cert", os.path.join(self.pki, "server.pem"),
+                     "--key", os.path.join(self.pki, "server.key")]
+        else:
+            argv += ["--no-tls"]
+        p = self.start(tag, argv + list(extra), env=env)
+        p.port = self.wait_ready(p, ready)
+        return p
+
+    def run_client(self, port, extra, tag="client", tls=True, timeout=120, host="127.0.0.1",
+                   env=None):
+        """Run the stress client to completion; return (exit code, summary)."""
+        argv = [self.app("lws-stress-client"), "--server", "%s:%d" % (host, port),
+                "--json", self.path(tag + ".json"), "--seed", str(self.args.seed),
+                "--stats-interval", "0"]
+        if tls:
+            argv += ["--ca", os.path.join(self.pki, "ca.pem")]
+        else:
+            argv += ["--no-tls"]
+        p = self.start(tag, argv + list(extra), env=env)
+        rc = self.wait(p, timeout)
+        if rc not in (0, 1):
+            raise SetupError("%s exited %s:\n%s" % (tag, rc, self.tail(tag)))
+        return rc, self.load_json(tag + ".json")
+
+    # ---- verdict -----------------------------------------------------------
+
+    def figure(self, key, value):
+        self.figures[key] = value
+
+    def require(self, ok, text):
+        """An assertion about the defect: all must hold for 'no defect'."""
+        self.findings.append((bool(ok), text))
+
+    def finish(self):
+        no_defect = all(ok for ok, _ in self.findings) and self.findings
+        for ok, text in self.findings:
+            print("  %s %s" % ("ok  " if ok else "FAIL", text))
+        shown = "absent" if no_defect else "SHOWN"
+        print("%s [%s]: defect %s; figures: %s"
+              % (self.name, self.args.variant, shown, json.dumps(self.figures, sort_keys=True)))
+        if self.args.json:
+            with open(self.args.json, "w") as f:
+                json.dump({"scenario": self.name, "variant": self.args.variant,
+                           "defect_shown": not no_defect, "figures": self.figures,
+                           "checks": [{"ok": ok, "text": t} for ok, t in self.findings]},
+                          f, indent=1, sort_keys=True)
+        met = (no_defect and self.args.expect == "pass") or \
+              (not no_defect and self.args.expect == "defect")
+        if self.args.expect == "defect":
+            print("expected: the defect is shown (known defect of this build) -> %s"
+                  % ("as expected" if met else "NOT shown: update the expectation"))
+        return 0 if met else 1
+
+
+def main(name, description, body, add_args=None):
+    """Parse options, run body(scenario), print the verdict, exit."""
+    p = parser(description)
+    if add_args:
+        add_args(p)
+    args = p.parse_args()
+    sc = None
+    try:
+        sc = Scenario(name, args)
+        body(sc)
+        rc = sc.finish()
+    except SetupError as e:
+        print("%s [%s]: SETUP ERROR: %s" % (name, args.variant, e), file=sys.stderr)
+        rc = 2
+    finally:
+        if sc:
+            sc.cleanup()
+    sys.exit(rc)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
