@@ -65,6 +65,7 @@ static struct {
 	double		stats_interval;
 	int		debug;
 	int		max_fragment;
+	int		validity_ping, validity_hangup;
 } opt = {
 	.host = "127.0.0.1",
 	.port = 7681,
@@ -325,6 +326,9 @@ attempt_end(struct slot *s, int kind, const char *reason)
 
 /* ---- connecting --------------------------------------------------------- */
 
+/* connection validity (ws PING / hangup), --validity-ping */
+static lws_retry_bo_t retry;
+
 static void
 start_connect(struct slot *s)
 {
@@ -367,6 +371,8 @@ start_connect(struct slot *s)
 	i.local_protocol_name = "lws-stress";
 	i.opaque_user_data = s;
 	i.pwsi = &s->wsi;
+	if (opt.validity_ping)
+		i.retry_and_idle_policy = &retry;
 	if (!opt.no_tls) {
 		i.ssl_connection = LCCSCF_USE_SSL;
 		if (opt.insecure)
@@ -738,13 +744,16 @@ load_proxy_events(void)
 	st.proxy_events_ok = 1;
 	while (fgets(line, sizeof(line), f)) {
 		st.proxy_lines++;
-		if (json_field(line, "client_port", v, sizeof(v)))
+		/* lws-faultproxy names them "ev" and "cport" */
+		if (json_field(line, "cport", v, sizeof(v)) &&
+		    json_field(line, "client_port", v, sizeof(v)))
 			continue;
 		port = strtol(v, NULL, 10);
 		if (port <= 0 || port > 65535)
 			continue;
 		pp = &pports[port];
-		if (json_field(line, "event", ev, sizeof(ev)))
+		if (json_field(line, "ev", ev, sizeof(ev)) &&
+		    json_field(line, "event", ev, sizeof(ev)))
 			ev[0] = '\0';
 		if (!strcmp(ev, "accepted") || !pp->n) {
 			if (pp->n == pp->cap) {
@@ -759,7 +768,8 @@ load_proxy_events(void)
 			pp->faulted[pp->n++] = 0;
 		}
 		if (!json_field(line, "fault", v, sizeof(v)) && v[0] &&
-		    strcmp(v, "none") && strcmp(v, "null")) {
+		    strcmp(v, "none") && strcmp(v, "null") &&
+		    strcmp(v, "split") /* splitting is not a fault */) {
 			pp->faulted[pp->n - 1] = 1;
 			pp->any_fault = 1;
 			st.proxy_faults++;
@@ -1115,6 +1125,8 @@ usage(FILE *f)
 "  --large-request        first message of each connection asks the server\n"
 "                         for its --large-response\n"
 "  --slow-read-ms N       pause reading N ms after each received chunk\n"
+"  --validity-ping S      ws PING after S idle seconds (retry policy)\n"
+"  --validity-pong-timeout S  hang up after S seconds without validity\n"
 "  --proxy-events FILE    lws-faultproxy JSONL; a fault on our local port\n"
 "                         makes that connection's end FAULTED\n"
 "  --expect-resume-min P  fail unless >= P %% of reconnects resumed\n"
@@ -1135,7 +1147,7 @@ enum {
 	O_RECONNECT, O_RECONNECT_DELAY, O_MAX_RECONNECTS, O_CLOSE_AFTER,
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
-	O_HELP
+	O_VPING, O_VPONG, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1162,6 +1174,8 @@ static const struct option long_opts[] = {
 	{ "max-fragment", required_argument, NULL, O_MAX_FRAG },
 	{ "large-request", no_argument, NULL, O_LARGE },
 	{ "slow-read-ms", required_argument, NULL, O_SLOW_READ },
+	{ "validity-ping", required_argument, NULL, O_VPING },
+	{ "validity-pong-timeout", required_argument, NULL, O_VPONG },
 	{ "proxy-events", required_argument, NULL, O_PROXY_EVENTS },
 	{ "expect-resume-min", required_argument, NULL, O_EXPECT_RESUME },
 	{ "drain-ms", required_argument, NULL, O_DRAIN },
@@ -1272,6 +1286,14 @@ parse_args(int argc, char **argv)
 						optarg, 512, 16384);
 			break;
 		case O_LARGE: opt.large_request = 1; break;
+		case O_VPING:
+			opt.validity_ping = (int)th_parse_ll("--validity-ping",
+							     optarg, 1, 65535);
+			break;
+		case O_VPONG:
+			opt.validity_hangup = (int)th_parse_ll(
+				"--validity-pong-timeout", optarg, 1, 65535);
+			break;
 		case O_SLOW_READ:
 			opt.slow_read_ms = (int)th_parse_ll("--slow-read-ms",
 							    optarg, 1, 60000);
@@ -1340,6 +1362,16 @@ parse_args(int argc, char **argv)
 		th_die("--expect-resume-min needs TLS");
 	if (opt.msg_min + TH_MSG_HDR_LEN > (16u << 20))
 		th_die("--msg-size too large");
+	if (opt.validity_hangup && !opt.validity_ping)
+		th_die("--validity-pong-timeout needs --validity-ping");
+	if (opt.validity_ping && opt.validity_hangup &&
+	    opt.validity_hangup <= opt.validity_ping)
+		th_die("--validity-pong-timeout must exceed --validity-ping");
+	if (opt.validity_ping) {
+		retry.secs_since_valid_ping = (uint16_t)opt.validity_ping;
+		retry.secs_since_valid_hangup = (uint16_t)(opt.validity_hangup ?
+				opt.validity_hangup : opt.validity_ping + 10);
+	}
 }
 
 /* ---- main --------------------------------------------------------------- */

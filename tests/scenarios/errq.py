@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Error-queue scenarios (Q1, Q2, Q3) against lws-stress-server.
+
+Cases (--case):
+  q1-handshake     a user LWS_CALLBACK_SSL_INFO handler leaves an error on the
+                   queue at handshake events; 20 clients reconnecting.
+                   Correct: no handshake fails, no healthy connection drops.
+  q1-keyupdate     the handler leaves an error at SSL_INFO events of
+                   established connections while clients send a TLS 1.3
+                   KeyUpdate every 10 messages.  Correct: nothing drops.
+  q1-all-keyupdate every SSL_INFO event plants (handshake and KeyUpdate).
+  q2-reload-ec     lws_tls_cert_updated() with an EC (SEC1) key in memory:
+                   correct: lws leaves nothing on the queue.
+  q2-reload-fail   lws_tls_cert_updated() with a missing certificate file:
+                   correct: nothing left on the queue.
+  q2-peer-eof      peers that end without close_notify (dirty EOF) and peers
+                   that reset: correct: no user callback sees an lws entry.
+  q3-guard         errors planted from ordinary callbacks (timer, WRITEABLE,
+                   RECEIVE, ESTABLISHED, CLOSED) while every connection goes
+                   through lws-faultproxy in tiny segments, so SSL_read often
+                   returns WANT_READ.  Upstream's clear-before-call makes this
+                   pass; the mutant build without it must fail.
+Figures are per run; --duration sets the client's run time.
+"""
+
+import os
+import socket
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenario_lib as sl  # noqa: E402
+
+CASES = ["q1-handshake", "q1-keyupdate", "q1-all-keyupdate", "q2-reload-ec",
+         "q2-reload-fail", "q2-peer-eof", "q3-guard"]
+
+
+def add_args(p):
+    p.add_argument("--case", required=True, choices=CASES)
+    p.add_argument("--duration", type=float, default=8, help="client run time, s (default 8)")
+    p.add_argument("--connections", type=int, default=20, help="concurrent clients (default 20)")
+
+
+def client_ends(sc, summary, duration):
+    ends = summary["ends"]
+    att = summary["attempts"]
+    sc.figure("attempts", att["total"])
+    sc.figure("handshake_failures", ends["collateral_handshake_failures"])
+    sc.figure("established_drops", ends["collateral_established_drops"])
+    sc.figure("collateral_per_10s", round(ends["collateral"] * 10.0 / duration, 1))
+    sc.figure("messages_lost", summary["messages"]["lost"])
+    reasons = ends["by_reason"]["collateral"]
+    if reasons:
+        top = sorted(reasons.items(), key=lambda kv: -kv[1])[:2]
+        sc.figure("collateral_reasons", dict(top))
+    sc.require(ends["collateral"] == 0,
+               "no collateral end (%d handshake failures, %d established drops)"
+               % (ends["collateral_handshake_failures"], ends["collateral_established_drops"]))
+    sc.require(summary["messages"]["lost"] == 0 and summary["messages"]["corrupted"] == 0,
+               "no lost or corrupted message")
+    sc.require(att["handshake_ok"] > 0, "the run established connections (%d)" % att["handshake_ok"])
+
+
+def plant_run(sc, plants, client_extra, via_proxy=False):
+    d = sc.args.duration
+    extra = []
+    for p in plants:
+        extra += ["--plant", p]
+    srv = sc.start_server(extra + ["--plant-interval-ms", "1"], duration=d + 30)
+    port = srv.port
+    if via_proxy:
+        port = start_split_proxy(sc, srv.port, d + 30)
+    rc, summary = sc.run_client(port, ["--connections", str(sc.args.connections),
+                                       "--duration", str(d), "--reconnect"] + client_extra,
+                                timeout=d + 60)
+    sc.stop(srv)
+    server = sc.load_json("server.json")
+    planted = sum(v.get("planted", 0) for k, v in server["plants"].items() if isinstance(v, dict))
+    sc.figure("errors_planted", planted)
+    sc.require(planted > 0, "errors were really planted (%d)" % planted)
+    client_ends(sc, summary, d)
+
+
+def start_split_proxy(sc, upstream, duration):
+    """Every connection through lws-faultproxy, split into 1-7 byte segments."""
+    ready = sc.path("proxy.events")
+    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
+                           "--upstream", "127.0.0.1:%d" % upstream, "--split-all",
+                           "--segment", "1-7", "--seed", str(sc.args.seed),
+                           "--duration", str(int(duration)), "--events", ready])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
+        try:
+            with open(ready) as f:
+                for line in f:
+                    if '"start"' in line:
+                        import json
+                        return int(json.loads(line)["port"])
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise sl.SetupError("lws-faultproxy not ready")
+
+
+def reload_run(sc, cert, key, mode):
+    d = sc.args.duration
+    srv = sc.start_server(["--check-queue", "--reload-certs-ms", "300",
+                           "--reload-cert", cert, "--reload-key", key,
+                           "--reload-mode", mode], duration=d + 30)
+    rc, summary = sc.run_client(srv.port, ["--connections", "4", "--duration", str(d),
+                                           "--reconnect", "--close-after", "20"],
+                                timeout=d + 60)
+    sc.stop(srv)
+    server = sc.load_json("server.json")
+    rl = server["cert_reload"]
+    eq = server["error_queue"]
+    sc.figure("reloads", rl["count"])
+    sc.figure("reload_nonzero_returns", rl["nonzero_returns"])
+    sc.figure("lws_entries_left_by_reloads", rl["lws_entries_left_total"])
+    sc.figure("lws_entries_seen_in_callbacks", eq["lws_left_total"])
+    if eq["distinct_entries"]:
+        sc.figure("first_entry", eq["distinct_entries"][0].get("desc"))
+    sc.require(rl["count"] > 0, "certificates were reloaded (%d times)" % rl["count"])
+    sc.require(rl["lws_entries_left_total"] == 0,
+               "lws_tls_cert_updated() left nothing on the queue (%d entries)"
+               % rl["lws_entries_left_total"])
+    sc.require(eq["lws_left_total"] == 0,
+               "no user callback saw an entry lws left (%d)" % eq["lws_left_total"])
+    return summary
+
+
+def ws_upgrade(host, port):
+    return ("GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n" % (host, port)).encode()
+
+
+def rude_peer(sc, port, reset):
+    """TLS + ws upgrade, then vanish: dirty EOF (no close_notify) or RST."""
+    ctx = ssl.create_default_context(cafile=os.path.join(sc.pki, "ca.pem"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    tls.sendall(ws_upgrade("localhost", port))
+    got = tls.recv(4096)
+    if b" 101 " not in got.split(b"\r\n")[0]:
+        raise sl.SetupError("no ws upgrade: %r" % got[:80])
+    if reset:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    raw.close()  # closes the fd under the TLS object: no close_notify
+
+
+def peer_eof_run(sc):
+    srv = sc.start_server(["--check-queue"], duration=60)
+    n = 20
+    for i in range(n):
+        rude_peer(sc, srv.port, reset=bool(i % 2))
+    time.sleep(1.0)
+    # a healthy client afterwards, so the server runs callbacks after the
+    # rude closes and would see anything left behind
+    rc, summary = sc.run_client(srv.port, ["--connections", "2", "--messages-per-conn", "20"],
+                                timeout=60)
+    sc.stop(srv)
+    server = sc.load_json("server.json")
+    eq = server["error_queue"]
+    sc.figure("rude_peers", n)
+    sc.figure("server_closed", server["connections"]["closed"])
+    sc.figure("lws_entries_seen_in_callbacks", eq["lws_left_total"])
+    if eq["distinct_entries"]:
+        sc.figure("entries", [e.get("desc") for e in eq["distinct_entries"][:3]])
+    sc.require(server["connections"]["established"] >= n,
+               "the rude peers were established first (%d)" % server["connections"]["established"])
+    sc.require(eq["lws_left_total"] == 0,
+               "no user callback saw an entry lws left after a dirty EOF / reset (%d)"
+               % eq["lws_left_total"])
+    sc.require(rc == 0, "the healthy client afterwards was unaffected")
+
+
+def body(sc):
+    a = sc.args
+    sc.name = a.case
+    if a.case == "q1-handshake":
+        plant_run(sc, ["ssl-info-handshake"], ["--close-after", "10"])
+    elif a.case == "q1-keyupdate":
+        plant_run(sc, ["ssl-info-established"], ["--key-update", "10", "--close-after", "200"])
+    elif a.case == "q1-all-keyupdate":
+        plant_run(sc, ["ssl-info-all"], ["--key-update", "10", "--close-after", "200"])
+    elif a.case == "q2-reload-ec":
+        reload_run(sc, os.path.join(sc.pki, "server.pem"),
+                   os.path.join(sc.pki, "server-sec1.key"), "mem")
+    elif a.case == "q2-reload-fail":
+        reload_run(sc, os.path.join(sc.dir, "missing-cert.pem"),
+                   os.path.join(sc.pki, "server.key"), "file")
+    elif a.case == "q2-peer-eof":
+        peer_eof_run(sc)
+    elif a.case == "q3-guard":
+        plant_run(sc, ["timer", "writeable", "receive", "established", "closed"],
+                  ["--close-after", "50"], via_proxy=True)
+
+
+if __name__ == "__main__":
+    sl.main("errq", __doc__.split("\n")[0], body, add_args)
