@@ -66,6 +66,7 @@ static struct {
 	int		debug;
 	int		max_fragment;
 	int		validity_ping, validity_hangup;
+	unsigned long	attempt_log;	/* attempts listed in the JSON */
 } opt = {
 	.host = "127.0.0.1",
 	.port = 7681,
@@ -778,6 +779,30 @@ load_proxy_events(void)
 	fclose(f);
 }
 
+/* the first --attempt-log attempts, in the order they were made */
+static void
+json_attempt_log(th_json_t *j)
+{
+	static const char * const cls[] = { "intended", "faulted", "collateral" };
+	size_t i;
+
+	if (!opt.attempt_log)
+		return;
+	th_json_arr_open(j, "attempt_log");
+	for (i = 0; i < n_recs && i < opt.attempt_log; i++) {
+		const struct attempt_rec *a = &recs[i];
+
+		th_json_obj_open(j, NULL);
+		th_json_uint(j, "conn", a->slot);
+		th_json_uint(j, "attempt", a->attempt);
+		th_json_bool(j, "established", a->established);
+		th_json_int(j, "resumed", a->resumed);
+		th_json_str(j, "class", a->cls < CL_COUNT ? cls[a->cls] : "?");
+		th_json_obj_close(j);
+	}
+	th_json_arr_close(j);
+}
+
 static int
 cmp_rec_seq(const void *a, const void *b)
 {
@@ -983,6 +1008,8 @@ write_summary(int rc)
 		th_json_obj_close(&j);
 	}
 
+	json_attempt_log(&j);
+
 	th_json_arr_open(&j, "first_collateral");
 	for (i = 0; i < n_recs && logged < MAX_COLLATERAL_LOG; i++) {
 		struct attempt_rec *a = &recs[i];
@@ -1130,6 +1157,8 @@ usage(FILE *f)
 "  --proxy-events FILE    lws-faultproxy JSONL; a fault on our local port\n"
 "                         makes that connection's end FAULTED\n"
 "  --expect-resume-min P  fail unless >= P %% of reconnects resumed\n"
+"  --attempt-log N        list the first N attempts in the JSON summary\n"
+"                         (established, resumed, end class), in order\n"
 "  --drain-ms N           at the end, wait up to N ms for echoes (def 5000)\n"
 "  --stats-interval S     status line every S s (0 = off, default 1)\n"
 "  --json FILE            final JSON summary ('-' = stdout)\n"
@@ -1147,7 +1176,7 @@ enum {
 	O_RECONNECT, O_RECONNECT_DELAY, O_MAX_RECONNECTS, O_CLOSE_AFTER,
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
-	O_VPING, O_VPONG, O_HELP
+	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1182,6 +1211,7 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, O_STATS },
 	{ "json", required_argument, NULL, O_JSON },
 	{ "debug", required_argument, NULL, O_DEBUG },
+	{ "attempt-log", required_argument, NULL, O_ATTEMPT_LOG },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1299,6 +1329,10 @@ parse_args(int argc, char **argv)
 							    optarg, 1, 60000);
 			break;
 		case O_PROXY_EVENTS: opt.proxy_events = optarg; break;
+		case O_ATTEMPT_LOG:
+			opt.attempt_log = (unsigned long)th_parse_ll(
+				"--attempt-log", optarg, 0, 100000);
+			break;
 		case O_EXPECT_RESUME:
 			opt.expect_resume_min = th_parse_double(
 				"--expect-resume-min", optarg, 0, 100);

@@ -26,6 +26,7 @@ Figures are per run; --duration sets the client's run time.
 import os
 import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -122,7 +123,7 @@ def reload_run(sc, cert, key, mode):
     sc.figure("lws_entries_left_by_reloads", rl["lws_entries_left_total"])
     sc.figure("lws_entries_seen_in_callbacks", eq["lws_left_total"])
     if eq["distinct_entries"]:
-        sc.figure("first_entry", eq["distinct_entries"][0].get("desc"))
+        sc.figure("first_entry", "%s @ %s" % (eq["distinct_entries"][0].get("entry"), eq["distinct_entries"][0].get("site")))
     sc.require(rl["count"] > 0, "certificates were reloaded (%d times)" % rl["count"])
     sc.require(rl["lws_entries_left_total"] == 0,
                "lws_tls_cert_updated() left nothing on the queue (%d entries)"
@@ -138,8 +139,14 @@ def ws_upgrade(host, port):
             "Sec-WebSocket-Version: 13\r\n\r\n" % (host, port)).encode()
 
 
-def rude_peer(sc, port, reset):
-    """TLS + ws upgrade, then vanish: dirty EOF (no close_notify) or RST."""
+def rude_peer(sc, port, how):
+    """TLS + ws upgrade, then vanish without close_notify.
+
+    how: "eof"     close the socket (dirty EOF)
+         "rst"     close with SO_LINGER {1,0} (reset)
+         "ws-eof"  send a ws close, wait for the server's, then dirty EOF,
+                   so the server's TLS shutdown meets a vanished peer
+    """
     ctx = ssl.create_default_context(cafile=os.path.join(sc.pki, "ca.pem"))
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
     tls = ctx.wrap_socket(raw, server_hostname="localhost")
@@ -147,16 +154,26 @@ def rude_peer(sc, port, reset):
     got = tls.recv(4096)
     if b" 101 " not in got.split(b"\r\n")[0]:
         raise sl.SetupError("no ws upgrade: %r" % got[:80])
-    if reset:
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    raw.close()  # closes the fd under the TLS object: no close_notify
+    if how == "ws-eof":
+        mask = b"\x11\x22\x33\x44"
+        payload = struct.pack("!H", 1000)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        tls.sendall(b"\x88\x82" + mask + masked)
+        try:
+            tls.recv(64)  # the server's close frame
+        except (socket.timeout, ssl.SSLError, OSError):
+            pass
+    if how == "rst":
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    tls.close()  # Python's close() never sends close_notify: a dirty EOF
 
 
 def peer_eof_run(sc):
     srv = sc.start_server(["--check-queue"], duration=60)
-    n = 20
+    kinds = ["eof", "rst", "ws-eof"]
+    n = 7 * len(kinds)
     for i in range(n):
-        rude_peer(sc, srv.port, reset=bool(i % 2))
+        rude_peer(sc, srv.port, kinds[i % len(kinds)])
     time.sleep(1.0)
     # a healthy client afterwards, so the server runs callbacks after the
     # rude closes and would see anything left behind
@@ -169,7 +186,7 @@ def peer_eof_run(sc):
     sc.figure("server_closed", server["connections"]["closed"])
     sc.figure("lws_entries_seen_in_callbacks", eq["lws_left_total"])
     if eq["distinct_entries"]:
-        sc.figure("entries", [e.get("desc") for e in eq["distinct_entries"][:3]])
+        sc.figure("entries", ["%s @ %s" % (e.get("entry"), e.get("site")) for e in eq["distinct_entries"][:3]])
     sc.require(server["connections"]["established"] >= n,
                "the rude peers were established first (%d)" % server["connections"]["established"])
     sc.require(eq["lws_left_total"] == 0,

@@ -7,6 +7,7 @@ options (see `parser()`):
 
   --apps DIR         the variant's test apps (lws-stress-server, ...)
   --variant NAME     e.g. hardened-openssl (for reports)
+  --server-apps DIR  lws-stress-server from another variant (reference peer)
   --pki DIR          test PKI from test-apps/stress/gen-certs.sh (made if absent)
   --expect pass      exit 0 only if the defect is absent (the normal case)
   --expect defect    exit 0 only if the defect is shown (vanilla, and hardened
@@ -39,6 +40,8 @@ def parser(description):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--apps", required=True, help="directory of the variant's test apps")
     p.add_argument("--variant", required=True, help="variant name for reports")
+    p.add_argument("--server-apps", help="take lws-stress-server from this directory instead "
+                   "(e.g. an OpenSSL variant as the reference peer of an mbedTLS client)")
     p.add_argument("--pki", help="test PKI directory (made with gen-certs.sh if missing)")
     p.add_argument("--expect", choices=["pass", "defect"], default="pass",
                    help="pass: the defect must be absent; defect: it must be shown")
@@ -57,6 +60,8 @@ class Scenario:
         self.figures = {}
         self.findings = []      # (ok, text) for each assertion
         self.procs = []
+        # the TLS backend is the variant name's last part (hardened-mbedtls...)
+        self.backend = args.variant.rsplit("-", 1)[-1]
         if args.workdir:
             os.makedirs(args.workdir, exist_ok=True)
             self.dir = args.workdir
@@ -72,8 +77,8 @@ class Scenario:
 
     # ---- programs ------------------------------------------------------
 
-    def app(self, name):
-        path = os.path.join(self.args.apps, name)
+    def app(self, name, apps=None):
+        path = os.path.join(apps or self.args.apps, name)
         if not os.access(path, os.X_OK):
             raise SetupError("%s not built (%s)" % (name, path))
         return path
@@ -166,7 +171,7 @@ class Scenario:
 
     def start_server(self, extra, tag="server", duration=60, tls=True, env=None):
         ready = self.path(tag + ".ready")
-        argv = [self.app("lws-stress-server"), "--port", "0", "--duration", str(duration),
+        argv = [self.app("lws-stress-server", self.args.server_apps), "--port", "0", "--duration", str(duration),
                 "--ready-file", ready, "--json", self.path(tag + ".json"),
                 "--seed", str(self.args.seed), "--stats-interval", "0"]
         if tls:
@@ -178,9 +183,12 @@ class Scenario:
         p.port = self.wait_ready(p, ready)
         return p
 
-    def run_client(self, port, extra, tag="client", tls=True, timeout=120, host="127.0.0.1",
+    def run_client(self, port, extra, tag="client", tls=True, timeout=120, host=None,
                    env=None):
         """Run the stress client to completion; return (exit code, summary)."""
+        if host is None:
+            # mbedTLS 2.x cannot match an IP address against the certificate
+            host = "localhost" if self.backend == "mbedtls" else "127.0.0.1"
         argv = [self.app("lws-stress-client"), "--server", "%s:%d" % (host, port),
                 "--json", self.path(tag + ".json"), "--seed", str(self.args.seed),
                 "--stats-interval", "0"]

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""TLS session cache scenarios (S1, S2) with one client reconnecting in sequence.
+
+One client connection slot reconnects over and over on the same vhost, so
+lws's client session cache is used (in sequence, so a reconnect can only
+resume a session that was cached at a close: with many concurrent clients a
+reconnect could reuse the session of a connection still open, which hides S1).
+
+Cases (--case):
+  s1-resume          clean closes only.  Correct: >= 95 % of reconnects
+                     resume, and the server's SSL_session_reused() count
+                     agrees with the client's.
+  s2-alert           connection #K is killed by a fatal alert (lws-faultproxy
+                     corrupts a byte of the client's Finished: bad_record_mac).
+  s2-rst-after-hello connection #K is reset right after its ClientHello.
+  s3-false-reuse     the server never resumes (--no-resume).  Correct: the
+                     client reports no resumption, as the server saw none.
+For the s2 cases, correct is: the faulted connection is the only one that
+fails, the next one succeeds with a full handshake (the session offered by
+the faulted connection was evicted, never offered twice) and later
+reconnects resume again (>= 80 % of them).
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenario_lib as sl  # noqa: E402
+
+CASES = ["s1-resume", "s2-alert", "s2-rst-after-hello", "s3-false-reuse"]
+FAULT_CONN = 4
+
+
+def add_args(p):
+    p.add_argument("--case", required=True, choices=CASES)
+    p.add_argument("--reconnects", type=int, default=20, help="reconnects (default 20)")
+
+
+def start_proxy(sc, upstream, faults):
+    events = sc.path("proxy.events")
+    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
+                           "--upstream", "127.0.0.1:%d" % upstream,
+                           "--seed", str(sc.args.seed), "--duration", "120",
+                           "--events", events, "--fault-conn", str(FAULT_CONN)] + faults)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
+        if os.path.exists(events):
+            with open(events) as f:
+                for line in f:
+                    ev = json.loads(line)
+                    if ev.get("ev") == "start":
+                        return p, ev["port"], events
+        time.sleep(0.05)
+    raise sl.SetupError("lws-faultproxy not ready")
+
+
+def proxy_faults_applied(events):
+    n = 0
+    with open(events) as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev.get("ev") == "fault_applied":
+                n += 1
+    return n
+
+
+def body(sc):
+    a = sc.args
+    sc.name = a.case
+    srv = sc.start_server(["--no-resume"] if a.case == "s3-false-reuse" else [], duration=120)
+    port, extra, proxy = srv.port, [], None
+    faults = {"s2-alert": ["--faults", "corrupt", "--dir", "c2s", "--record", "3"],
+              "s2-rst-after-hello": ["--faults", "drop-after-hello", "--drop-mode", "rst"]}
+    if a.case in faults:
+        proxy, port, events = start_proxy(sc, srv.port, faults[a.case])
+        extra = ["--proxy-events", events]
+    # TLS 1.3 where the client can pin it (OpenSSL API): the alert case
+    # corrupts the client Finished, record 3 of a TLS 1.3 client stream
+    tls13 = [] if sc.backend == "mbedtls" else ["--tls-max", "1.3"]
+    rc, summary = sc.run_client(port, ["--connections", "1", "--reconnect", "--close-after", "5",
+                                       "--max-reconnects", str(a.reconnects),
+                                       "--reconnect-delay-ms", "20", "--attempt-log", "200",
+                                       "--messages-per-conn", str(5 * (a.reconnects + 1))]
+                                + tls13 + extra, timeout=90)
+    if proxy:
+        sc.stop(proxy)
+    sc.stop(srv)
+    server = sc.load_json("server.json")
+    if server["tls_sessions"].get("unknown"):
+        raise sl.SetupError("this server cannot see session reuse (%s backend): "
+                            "use --server-apps with an OpenSSL variant" % server["tls_backend"])
+    ts = summary["tls_sessions"]
+    ends = summary["ends"]
+    resumed, recon = ts["resumed_reconnects"], ts["established_reconnects"]
+    rate = 100.0 * resumed / recon if recon else 0.0
+    sc.figure("reconnects_established", recon)
+    sc.figure("client_resumed", resumed)
+    sc.figure("resumption_rate_pct", round(rate, 1))
+    sc.figure("server_reused", server["tls_sessions"]["reused"])
+    sc.figure("collateral", ends["collateral"])
+    sc.figure("faulted", ends["faulted"])
+    sc.require(server["tls_sessions"]["reused"] == ts["resumed"],
+               "server's SSL_session_reused count (%d) agrees with the client's (%d)"
+               % (server["tls_sessions"]["reused"], ts["resumed"]))
+    sc.require(ends["collateral"] == 0, "no connection failed except the faulted one (%d collateral: %s)"
+               % (ends["collateral"], ends["by_reason"]["collateral"]))
+    if proxy:
+        applied = proxy_faults_applied(events)
+        sc.figure("proxy_faults_applied", applied)
+        sc.require(applied == 1 and ends["faulted"] == 1,
+                   "exactly the planned connection was faulted (proxy %d, client %d)"
+                   % (applied, ends["faulted"]))
+        sc.require(recon >= a.reconnects - 1, "the client went on reconnecting (%d)" % recon)
+        log = summary.get("attempt_log", [])
+        bad = [i for i, t in enumerate(log) if t["class"] == "faulted"]
+        if len(bad) != 1 or bad[0] + 1 >= len(log):
+            raise sl.SetupError("attempt log does not show one faulted attempt: %s" % log[:10])
+        after = log[bad[0] + 1]
+        sc.figure("faulted_attempt_index", bad[0])
+        sc.figure("next_attempt_resumed", after["resumed"])
+        sc.require(after["established"] and after["resumed"] == 0,
+                   "the connection after the fault succeeds with a full handshake "
+                   "(established %s, resumed %s): the poisoned session was evicted"
+                   % (after["established"], after["resumed"]))
+        sc.require(resumed >= 0.8 * (recon - 2), "later reconnects resume again (%d of %d)"
+                   % (resumed, recon))
+    elif a.case == "s3-false-reuse":
+        sc.require(recon >= a.reconnects, "all %d reconnects were made (%d)" % (a.reconnects, recon))
+        sc.require(resumed == 0, "the client claims no resumption the server refused (%d)" % resumed)
+    else:
+        sc.require(recon >= a.reconnects, "all %d reconnects were made (%d)" % (a.reconnects, recon))
+        sc.require(rate >= 95.0, ">= 95 %% of reconnects resumed (%.1f %%)" % rate)
+
+
+if __name__ == "__main__":
+    sl.main("session", __doc__.split("\n")[0], body, add_args)

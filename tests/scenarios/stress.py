@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Stress: many concurrent wss connections, a fraction of them broken on purpose.
+
+--connections clients (default 200) echo messages through lws-faultproxy for
+--duration seconds, reconnecting after every end; the proxy faults
+--fraction of the connections (default 0.15) with a seeded mix of faults
+(corrupt -> fatal alert, truncate, RST, blackhole, stall, delay, drop after
+the ClientHello).  Correct: no healthy connection dies (0 collateral), no
+message is lost, corrupted, duplicated or reordered on an unfaulted
+connection, the server survives (no crash, no hang) and the faults really
+happened.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenario_lib as sl  # noqa: E402
+
+FAULTS = "corrupt,truncate,rst,blackhole,stall,delay,drop-after-hello"
+
+
+def add_args(p):
+    p.add_argument("--connections", type=int, default=200)
+    p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--fraction", type=float, default=0.15)
+
+
+def start_proxy(sc, upstream, duration):
+    events = sc.path("proxy.events")
+    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
+                           "--upstream", "127.0.0.1:%d" % upstream,
+                           "--seed", str(sc.args.seed), "--duration", str(int(duration)),
+                           "--fraction", str(sc.args.fraction), "--faults", FAULTS,
+                           "--after-ms", "50-3000", "--blackhole-ms", "1000-3000",
+                           "--stall-ms", "200-1500", "--delay-ms", "5-50",
+                           "--events", events, "--json", sc.path("proxy.json")])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
+        if os.path.exists(events):
+            with open(events) as f:
+                for line in f:
+                    ev = json.loads(line)
+                    if ev.get("ev") == "start":
+                        return p, ev["port"], events
+        time.sleep(0.05)
+    raise sl.SetupError("lws-faultproxy not ready")
+
+
+def body(sc):
+    a = sc.args
+    sc.name = "stress"
+    srv = sc.start_server(["--max-conns", str(4 * a.connections)], duration=a.duration + 60)
+    proxy, port, events = start_proxy(sc, srv.port, a.duration + 60)
+    rc, summary = sc.run_client(port, ["--connections", str(a.connections),
+                                       "--duration", str(a.duration), "--reconnect",
+                                       "--close-after", "40", "--window", "2",
+                                       "--msg-size", "16-4000", "--proxy-events", events],
+                                timeout=a.duration + 90)
+    alive = srv.poll() is None
+    sc.stop(proxy)
+    src = sc.stop(srv)
+    server = sc.load_json("server.json")
+    ends, msgs = summary["ends"], summary["messages"]
+    sc.figure("connections", a.connections)
+    sc.figure("attempts", summary["attempts"]["total"])
+    sc.figure("max_concurrent_server", server["connections"]["max_concurrent_established"])
+    sc.figure("faulted_ends", ends["faulted"])
+    sc.figure("collateral_ends", ends["collateral"])
+    sc.figure("messages_echoed", msgs["received"])
+    sc.figure("lost_corrupted_dup_ooo", [msgs["lost"], msgs["corrupted"], msgs["duplicated"],
+                                         msgs["out_of_order"]])
+    if ends["collateral"]:
+        sc.figure("collateral_reasons", ends["by_reason"]["collateral"])
+    sc.require(server["connections"]["max_concurrent_established"] >= min(200, a.connections),
+               ">= %d connections were up at once (%d)"
+               % (min(200, a.connections), server["connections"]["max_concurrent_established"]))
+    sc.require(ends["faulted"] > 0, "the proxy really broke connections (%d)" % ends["faulted"])
+    sc.require(ends["collateral"] == 0, "no collateral end (%d)" % ends["collateral"])
+    sc.require(msgs["lost"] == 0 and msgs["corrupted"] == 0 and msgs["duplicated"] == 0
+               and msgs["out_of_order"] == 0,
+               "no lost/corrupted/duplicated/reordered message on unfaulted connections")
+    sc.require(alive and src == 0, "the server was alive at the end and exited cleanly (%s)" % src)
+
+
+if __name__ == "__main__":
+    sl.main("stress", __doc__.split("\n")[0], body, add_args)
