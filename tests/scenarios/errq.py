@@ -163,6 +163,9 @@ def rude_peer(sc, port, how):
             tls.recv(64)  # the server's close frame
         except (socket.timeout, ssl.SSLError, OSError):
             pass
+        # let the server send its close_notify and wait for ours, so the
+        # EOF lands in its TLS shutdown
+        time.sleep(0.2)
     if how == "rst":
         tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     tls.close()  # Python's close() never sends close_notify: a dirty EOF
