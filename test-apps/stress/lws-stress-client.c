@@ -67,6 +67,7 @@ static struct {
 	int		max_fragment;
 	int		validity_ping, validity_hangup;
 	unsigned long	attempt_log;	/* attempts listed in the JSON */
+	double		max_time;	/* hard limit on the whole run */
 } opt = {
 	.host = "127.0.0.1",
 	.port = 7681,
@@ -77,6 +78,7 @@ static struct {
 	.window = 1,
 	.reconnect_delay_ms = 10,
 	.expect_resume_min = -1,
+	.max_time = 600,
 	.drain_ms = 5000,
 	.stats_interval = 1.0,
 	.debug = TH_LWS_LOG_DEFAULT,
@@ -145,7 +147,7 @@ static int n_reasons;
 
 static struct lws_context *context;
 static struct lws_vhost *vhost;
-static int stopping;
+static int stopping, hit_max_time;
 static uint64_t t_start, t_stop, connect_seq_next = 1;
 static int next_to_connect, active;
 static lws_sorted_usec_list_t sul_connect, sul_tick, sul_stats;
@@ -904,7 +906,8 @@ static int
 verdict(void)
 {
 	return !res.cls[CL_COLLATERAL] && !res.lost && !res.corrupted &&
-	       !res.dup && !res.ooo && res.resume_ok && !recs_dropped ? 0 : 1;
+	       !res.dup && !res.ooo && res.resume_ok && !recs_dropped &&
+	       !hit_max_time ? 0 : 1;
 }
 
 static void
@@ -924,6 +927,8 @@ write_summary(int rc)
 	th_json_int(&j, "exit_status", rc);
 	th_json_bool(&j, "ok", rc == 0);
 	th_json_double(&j, "elapsed_s", elapsed_s());
+	/* the run did not end by itself within --max-time: a hang */
+	th_json_bool(&j, "hit_max_time", hit_max_time);
 
 	th_json_obj_open(&j, "config");
 	th_json_str(&j, "server", opt.host);
@@ -1157,6 +1162,8 @@ usage(FILE *f)
 "  --proxy-events FILE    lws-faultproxy JSONL; a fault on our local port\n"
 "                         makes that connection's end FAULTED\n"
 "  --expect-resume-min P  fail unless >= P %% of reconnects resumed\n"
+"  --max-time S           hard limit on the whole run (default 600): a run\n"
+"                         still going then is stopped and FAILS (a hang)\n"
 "  --attempt-log N        list the first N attempts in the JSON summary\n"
 "                         (established, resumed, end class), in order\n"
 "  --drain-ms N           at the end, wait up to N ms for echoes (def 5000)\n"
@@ -1176,7 +1183,7 @@ enum {
 	O_RECONNECT, O_RECONNECT_DELAY, O_MAX_RECONNECTS, O_CLOSE_AFTER,
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
-	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_HELP
+	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1212,6 +1219,7 @@ static const struct option long_opts[] = {
 	{ "json", required_argument, NULL, O_JSON },
 	{ "debug", required_argument, NULL, O_DEBUG },
 	{ "attempt-log", required_argument, NULL, O_ATTEMPT_LOG },
+	{ "max-time", required_argument, NULL, O_MAX_TIME },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1329,6 +1337,9 @@ parse_args(int argc, char **argv)
 							    optarg, 1, 60000);
 			break;
 		case O_PROXY_EVENTS: opt.proxy_events = optarg; break;
+		case O_MAX_TIME:
+			opt.max_time = th_parse_double("--max-time", optarg, 1, 86400);
+			break;
 		case O_ATTEMPT_LOG:
 			opt.attempt_log = (unsigned long)th_parse_ll(
 				"--attempt-log", optarg, 0, 100000);
@@ -1469,6 +1480,11 @@ main(int argc, char **argv)
 
 		if (!stopping && (th_lws_interrupted() || (t_end && now >= t_end)))
 			begin_stop();
+		if (!stopping && now >= t_start + (uint64_t)(opt.max_time * 1e6)) {
+			th_warn("--max-time %.0fs reached: the run hung", opt.max_time);
+			hit_max_time = 1;
+			begin_stop();
+		}
 		if (!stopping && next_to_connect == opt.conns) {
 			for (i = 0; i < opt.conns && !busy; i++)
 				busy = slots[i].state != SL_DONE;

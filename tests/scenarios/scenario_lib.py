@@ -22,6 +22,8 @@ never counts as "defect shown").
 import argparse
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -87,10 +89,20 @@ class Scenario:
         return os.path.join(self.dir, name)
 
     def start(self, tag, argv, env=None):
-        """Start a child in its own process group; output to <tag>.log."""
+        """Start a child in its own process group; output to <tag>.log.
+
+        LWSH_APP_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") runs every
+        app under that command.  Sanitizer reports in any child's output are
+        findings (see finish()).
+        """
         log = open(self.path(tag + ".log"), "w")
         e = dict(os.environ)
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         e.update(env or {})
+        wrapper = os.environ.get("LWSH_APP_WRAPPER")
+        if wrapper and argv and argv[0].startswith(os.path.abspath(self.args.apps)):
+            argv = shlex.split(wrapper) + list(argv)
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
                              start_new_session=True)
         p.tag = tag
@@ -191,7 +203,9 @@ class Scenario:
             host = "localhost" if self.backend == "mbedtls" else "127.0.0.1"
         argv = [self.app("lws-stress-client"), "--server", "%s:%d" % (host, port),
                 "--json", self.path(tag + ".json"), "--seed", str(self.args.seed),
-                "--stats-interval", "0"]
+                "--stats-interval", "0",
+                # the client stops itself (and fails) before we would kill it
+                "--max-time", str(max(5, timeout - 15))]
         if tls:
             argv += ["--ca", os.path.join(self.pki, "ca.pem")]
         else:
@@ -211,7 +225,24 @@ class Scenario:
         """An assertion about the defect: all must hold for 'no defect'."""
         self.findings.append((bool(ok), text))
 
+    SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                                  r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]")
+
+    def sanitizer_reports(self):
+        """ASan/UBSan/valgrind reports in the children's output."""
+        hits = []
+        for p in self.procs:
+            p.logf.flush()
+            with open(self.path(p.tag + ".log"), errors="replace") as f:
+                hits += ["%s: %s" % (p.tag, l.strip()[:160])
+                         for l in f if self.SANITIZER_REPORT.search(l)]
+        return hits
+
     def finish(self):
+        # a memory error is never "the defect shown": it fails every run
+        reports = self.sanitizer_reports()
+        for r in reports[:5]:
+            print("  SANITIZER " + r)
         no_defect = all(ok for ok, _ in self.findings) and self.findings
         for ok, text in self.findings:
             print("  %s %s" % ("ok  " if ok else "FAIL", text))
@@ -226,6 +257,10 @@ class Scenario:
                           f, indent=1, sort_keys=True)
         met = (no_defect and self.args.expect == "pass") or \
               (not no_defect and self.args.expect == "defect")
+        if reports:
+            print("%s [%s]: %d sanitizer/valgrind report(s): FAILED"
+                  % (self.name, self.args.variant, len(reports)))
+            return 1
         if self.args.expect == "defect":
             print("expected: the defect is shown (known defect of this build) -> %s"
                   % ("as expected" if met else "NOT shown: update the expectation"))
