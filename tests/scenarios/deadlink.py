@@ -38,7 +38,7 @@ import scenario_lib as sl
 PING_MARGIN = 0.3       # s after cut + ping: no validity PING can leave later
 DECISION_SLACK = 0.5    # s past cut + hangup: lws timers and sampling jitter
 AFTER = 1.0             # the "1 s after the decision" check
-TLS_RECORD_MIN = 5      # bytes; a FIN adds 1 to bytes_acked, a record >= 22
+TLS_RECORD_MIN = 5      # bytes; the smallest TLS record is >= 22
 
 
 def add_args(p):
@@ -221,7 +221,8 @@ def body(sc):
         place, note = netns.make_place(a.ns)
     except netns.PlaceError as e:
         raise sl.SetupError(str(e))
-    print(note)
+    print(note + ("" if place.kind == "netns" else
+                  " (the peer is stopped: it stops reading, the kernel still acks)"))
     sc.figure("place", place.kind)
     sc.figure("role", a.role)
     try:
@@ -229,13 +230,13 @@ def body(sc):
     except netns.PlaceError as e:
         raise sl.SetupError(str(e))
     finally:
-        for p in sc.procs:              # stopped peers must be able to die
+        for p in sc.procs:              # apps die before their namespaces
             if p.poll() is None:
-                try:
+                try:                    # (a stopped peer too)
                     os.killpg(p.pid, signal.SIGCONT)
                 except ProcessLookupError:
                     pass
-        sc.cleanup()                    # apps die before their namespaces
+            sc.kill(p)
         place.__exit__()
 
 

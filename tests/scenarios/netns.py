@@ -28,6 +28,8 @@ import time
 CMD_TIMEOUT = 10            # seconds for any ip/iptables/ss call
 # states in which the application has already close()d the socket
 ORPHAN_STATES = ("FIN-WAIT-1", "FIN-WAIT-2", "CLOSING", "LAST-ACK")
+# states in which our FIN is queued or sent (it takes one sequence number)
+FIN_SENT_STATES = ORPHAN_STATES + ("TIME-WAIT",)
 
 
 class PlaceError(Exception):
@@ -177,20 +179,18 @@ class Loopback:
 def make_place(mode):
     """mode auto|netns|loopback -> (place, note). auto falls back loudly."""
     if mode == "loopback":
-        return Loopback(), "loopback requested (peer stops reading)"
+        return Loopback(), "loopback requested"
     if os.geteuid() != 0:
         if mode == "netns":
             raise PlaceError("--ns netns needs root")
-        return Loopback(), ("NOTE: no network namespace (not root), loopback "
-                            "fallback (peer stops reading)")
+        return Loopback(), "NOTE: no network namespace (not root), loopback fallback"
     place = NetnsPair()
     try:
         place.__enter__()
     except PlaceError as e:
         if mode == "netns":
             raise
-        return Loopback(), ("NOTE: no network namespace (%s), loopback fallback "
-                            "(peer stops reading)" % e)
+        return Loopback(), "NOTE: no network namespace (%s), loopback fallback" % e
     return place, "network namespaces %s (veth %s <-> %s)" % (
         place.base, place.addr["server"], place.addr["client"])
 
@@ -233,8 +233,9 @@ class Socket:
         """Bytes the application wrote so far: acked + still queued.
 
         Grows only by new writes (retransmissions do not count), on a cut
-        link (nothing acked any more) and on loopback (the kernel acks)."""
-        return self.bytes_acked + self.sendq
+        link (nothing acked any more) and on loopback (the kernel acks).
+        Our FIN's sequence number is not a byte written."""
+        return self.bytes_acked + self.sendq - (self.state in FIN_SENT_STATES)
 
 
 def sample_sockets(place, side, port):
