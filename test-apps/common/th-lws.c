@@ -568,6 +568,200 @@ th_errq_tab_json(th_json_t *j, const char *key, const th_errq_tab_t *t)
 		th_json_uint(j, "distinct_overflow", t->overflow);
 }
 
+/* ---- queue checker ------------------------------------------------------ */
+
+struct th_errq_look_ctx {
+	th_errq_check_t	*q;
+	const char	*site;
+	th_errq_look_t	*res;
+};
+
+void
+th_errq_check_init(th_errq_check_t *q, int enabled, const char * const *sites)
+{
+	memset(q, 0, sizeof(*q));
+	q->enabled = enabled;
+	while (sites && *sites && q->n_sites < TH_ERRQ_CHECK_SITES)
+		q->site[q->n_sites++].name = *sites++;
+}
+
+int
+th_errq_reason_in_ssl_call(int reason)
+{
+	return reason == LWS_CALLBACK_SSL_INFO ||
+	       reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION ||
+	       reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION;
+}
+
+static void
+th_errq_look_cb(const th_errq_entry_t *e, void *opaque)
+{
+	struct th_errq_look_ctx *c = opaque;
+	char desc[512];
+
+	c->res->entries++;
+	th_errq_tab_add(&c->q->tab, c->site, e);
+	if (e->planted) {
+		c->res->planted_n++;
+		return;
+	}
+	c->res->lws_n++;
+	th_errq_describe(e, desc, sizeof(desc));
+	if (!c->res->first[0])
+		snprintf(c->res->first, sizeof(c->res->first), "%.*s",
+			 (int)sizeof(c->res->first) - 1, desc);
+	if (c->q->enabled && c->q->logged++ < 200)
+		lwsl_user("stale OpenSSL error left by lws, seen %s: %s\n",
+			  c->site, desc);
+}
+
+/* drain (or look, if preserve) and attribute to site */
+static void
+th_errq_look(th_errq_check_t *q, const char *site, int preserve,
+	     th_errq_look_t *res)
+{
+	struct th_errq_look_ctx c;
+
+	memset(res, 0, sizeof(*res));
+	c.q = q;
+	c.site = site;
+	c.res = res;
+	th_errq_drain(th_errq_look_cb, &c, preserve);
+}
+
+void
+th_errq_check_at_callback(th_errq_check_t *q, int reason)
+{
+	int r = reason < 0 || reason >= TH_ERRQ_CHECK_REASONS ?
+			TH_ERRQ_CHECK_REASONS - 1 : reason;
+	th_errq_look_t res;
+	char nb[32];
+
+	if (!q->enabled || !th_errq_pending())
+		return;
+	if (th_errq_reason_in_ssl_call(reason)) {
+		/* the entries may belong to the SSL call in flight: look only */
+		q->in_ssl_pending[r]++;
+		return;
+	}
+	th_errq_look(q, th_lws_reason_name(reason, nb, sizeof(nb)), 0, &res);
+	q->lws_left[r] += (unsigned long)res.lws_n;
+	q->planted[r] += (unsigned long)res.planted_n;
+}
+
+static th_errq_site_t *
+th_errq_site_get(th_errq_check_t *q, const char *name)
+{
+	int i;
+
+	for (i = 0; i < q->n_sites; i++)
+		if (!strcmp(q->site[i].name, name))
+			return &q->site[i];
+	if (q->n_sites == TH_ERRQ_CHECK_SITES)
+		return NULL;	/* still listed in distinct_entries */
+	q->site[q->n_sites].name = name;
+
+	return &q->site[q->n_sites++];
+}
+
+int
+th_errq_check_measure(th_errq_check_t *q, const char *site,
+		      th_errq_look_t *res)
+{
+	th_errq_look_t local;
+	th_errq_site_t *s;
+
+	if (!res)
+		res = &local;
+	th_errq_look(q, site, !q->enabled, res);
+	s = th_errq_site_get(q, site);
+	if (s) {
+		s->lws_left += (unsigned long)res->lws_n;
+		s->planted += (unsigned long)res->planted_n;
+	}
+
+	return res->entries;
+}
+
+void
+th_errq_check_after(th_errq_check_t *q, const char *site,
+		    th_errq_look_t *res)
+{
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!q->enabled || !th_errq_pending())
+		return;
+	th_errq_check_measure(q, site, res);
+}
+
+unsigned long
+th_errq_check_site_lws(const th_errq_check_t *q, const char *site)
+{
+	int i;
+
+	for (i = 0; i < q->n_sites; i++)
+		if (!strcmp(q->site[i].name, site))
+			return q->site[i].lws_left;
+
+	return 0;
+}
+
+unsigned long
+th_errq_check_lws_total(const th_errq_check_t *q)
+{
+	unsigned long t = 0;
+	int i;
+
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		t += q->lws_left[i];
+	for (i = 0; i < q->n_sites; i++)
+		t += q->site[i].lws_left;
+
+	return t;
+}
+
+void
+th_errq_check_json(th_json_t *j, const char *key, const th_errq_check_t *q)
+{
+	unsigned long tp = 0;
+	char nb[32];
+	int i;
+
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		tp += q->planted[i];
+	for (i = 0; i < q->n_sites; i++)
+		tp += q->site[i].planted;
+
+	th_json_obj_open(j, key);
+	th_json_bool(j, "checked", q->enabled);
+	th_json_uint(j, "lws_left_total", th_errq_check_lws_total(q));
+	th_json_uint(j, "planted_seen_total", tp);
+	th_json_obj_open(j, "lws_left_at_callback");
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		if (q->lws_left[i])
+			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
+				     q->lws_left[i]);
+	for (i = 0; i < q->n_sites; i++)
+		th_json_uint(j, q->site[i].name, q->site[i].lws_left);
+	th_json_obj_close(j);
+	th_json_obj_open(j, "planted_seen_at_callback");
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		if (q->planted[i])
+			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
+				     q->planted[i]);
+	for (i = 0; i < q->n_sites; i++)
+		th_json_uint(j, q->site[i].name, q->site[i].planted);
+	th_json_obj_close(j);
+	th_json_obj_open(j, "pending_inside_ssl_callbacks");
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		if (q->in_ssl_pending[i])
+			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
+				     q->in_ssl_pending[i]);
+	th_json_obj_close(j);
+	th_errq_tab_json(j, "distinct_entries", &q->tab);
+	th_json_obj_close(j);
+}
+
 /* ---- stress message header ---------------------------------------------- */
 
 static void

@@ -140,6 +140,78 @@ void th_errq_tab_add(th_errq_tab_t *t, const char *site,
 		     const th_errq_entry_t *e);
 void th_errq_tab_json(th_json_t *j, const char *key, const th_errq_tab_t *t);
 
+/* ---- queue checker (--check-queue of the stress tools) ---------------------
+ * Looks at the thread's queue at the start of every user callback and after
+ * every return from an lws API call (lws_service(), lws_tls_cert_updated(),
+ * lws_client_connect_via_info(), ...).  Entries are told apart: planted (ours)
+ * vs left by lws / OpenSSL, with "file:line:func:reason" of each distinct
+ * entry and the place it was seen.
+ *
+ * The rule: inside callbacks lws issues from within an OpenSSL call (SSL_INFO,
+ * client / server certificate verification) the entries may belong to the
+ * SSL call in flight, so the checker only notes that something was pending
+ * and never clears.  Everywhere else it logs (first 200), counts and clears,
+ * so each entry is counted once, at the first place the application sees it.
+ *
+ * JSON ("error_queue" object): checked, lws_left_total, planted_seen_total,
+ * lws_left_at_callback {REASON: n, <site>: n...}, planted_seen_at_callback
+ * {...}, pending_inside_ssl_callbacks {REASON: n}, distinct_entries [{site,
+ * entry, planted, count}].  Sites named at init are always listed, in order.
+ */
+#define TH_ERRQ_CHECK_REASONS	256	/* callback reasons counted one by one */
+#define TH_ERRQ_CHECK_SITES	8	/* "after <api call>" sites */
+
+typedef struct th_errq_site {
+	const char	*name;		/* e.g. "after lws_service" (static) */
+	unsigned long	lws_left, planted;
+} th_errq_site_t;
+
+typedef struct th_errq_check {
+	int		enabled;	/* --check-queue given */
+	unsigned long	lws_left[TH_ERRQ_CHECK_REASONS];
+	unsigned long	planted[TH_ERRQ_CHECK_REASONS];
+	unsigned long	in_ssl_pending[TH_ERRQ_CHECK_REASONS];
+	th_errq_site_t	site[TH_ERRQ_CHECK_SITES];
+	int		n_sites;
+	unsigned long	logged;
+	th_errq_tab_t	tab;
+} th_errq_check_t;
+
+/* what one look found */
+typedef struct th_errq_look {
+	int		entries, lws_n, planted_n;
+	char		first[200];	/* first entry lws left, "" if none */
+} th_errq_look_t;
+
+/* zero q; sites (NULL-terminated, static strings) are always reported */
+void th_errq_check_init(th_errq_check_t *q, int enabled,
+			const char * const *sites);
+/* nonzero for callbacks lws issues from inside an OpenSSL call */
+int th_errq_reason_in_ssl_call(int reason);
+/* at the start of a user callback (no-op unless enabled) */
+void th_errq_check_at_callback(th_errq_check_t *q, int reason);
+/*
+ * After a return from lws, site "after <call>" (static string).  No-op
+ * unless enabled; else count, log and clear.  res (may be NULL) gets what
+ * was found.
+ */
+void th_errq_check_after(th_errq_check_t *q, const char *site,
+			 th_errq_look_t *res);
+/*
+ * Like th_errq_check_after() but always counts, even when not enabled; the
+ * entries are cleared if enabled, else put back so lws sees what it would
+ * have seen.  Returns the number of entries found.
+ */
+int th_errq_check_measure(th_errq_check_t *q, const char *site,
+			  th_errq_look_t *res);
+/* entries lws left, over callbacks and sites */
+unsigned long th_errq_check_lws_total(const th_errq_check_t *q);
+unsigned long th_errq_check_site_lws(const th_errq_check_t *q,
+				     const char *site);
+/* the "error_queue" object */
+void th_errq_check_json(th_json_t *j, const char *key,
+			const th_errq_check_t *q);
+
 /* ---- stress message header -----------------------------------------------
  * Every client message starts with this header (big endian on the wire),
  * followed by len payload bytes whose crc32 is crc.

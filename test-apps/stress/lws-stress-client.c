@@ -67,6 +67,8 @@ static struct {
 	int		max_fragment;
 	int		validity_ping, validity_hangup;
 	unsigned long	attempt_log;	/* attempts listed in the JSON */
+	int		check_queue;
+	int		connect_stall_ms;
 	double		max_time;	/* hard limit on the whole run */
 } opt = {
 	.host = "127.0.0.1",
@@ -151,6 +153,12 @@ static int stopping, hit_max_time;
 static uint64_t t_start, t_stop, connect_seq_next = 1;
 static int next_to_connect, active;
 static lws_sorted_usec_list_t sul_connect, sul_tick, sul_stats;
+
+/* --check-queue: th-lws queue checker, sites after our lws API calls */
+#define SITE_SERVICE	"after lws_service"
+#define SITE_CONNECT	"after lws_client_connect_via_info"
+#define SITE_CREATE	"after lws_create_context"
+static th_errq_check_t errq;
 
 static struct {
 	unsigned long	attempts, hs_ok, hs_fail, ends;
@@ -337,6 +345,7 @@ start_connect(struct slot *s)
 {
 	struct lws_client_connect_info i;
 	char host_hdr[300];
+	struct lws *w;
 
 	if (stopping) {
 		s->state = SL_DONE;
@@ -384,7 +393,11 @@ start_connect(struct slot *s)
 				LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
 	}
 
-	if (!lws_client_connect_via_info(&i) && s->state == SL_CONNECTING) {
+	w = lws_client_connect_via_info(&i);
+	th_errq_check_after(&errq, SITE_CONNECT, NULL);
+	if (opt.connect_stall_ms)	/* a busy application thread */
+		usleep((useconds_t)opt.connect_stall_ms * 1000u);
+	if (!w && s->state == SL_CONNECTING) {
 		/* failed before any callback could tell us */
 		st.connect_api_fail++;
 		attempt_end(s, END_HS_FAIL, "lws_client_connect_via_info failed");
@@ -560,6 +573,9 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 {
 	struct slot *s = wsi ? lws_get_opaque_user_data(wsi) : NULL;
 	char rbuf[256];
+
+	/* before anything of ours can touch the queue; look-only inside SSL */
+	th_errq_check_at_callback(&errq, (int)reason);
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -1013,6 +1029,9 @@ write_summary(int rc)
 		th_json_obj_close(&j);
 	}
 
+	/* like the server's: always there, "checked" says if it means anything */
+	th_errq_check_json(&j, "error_queue", &errq);
+
 	json_attempt_log(&j);
 
 	th_json_arr_open(&j, "first_collateral");
@@ -1164,6 +1183,17 @@ usage(FILE *f)
 "  --expect-resume-min P  fail unless >= P %% of reconnects resumed\n"
 "  --max-time S           hard limit on the whole run (default 600): a run\n"
 "                         still going then is stopped and FAILS (a hang)\n"
+"  --check-queue          OpenSSL error queue: at the start of every callback\n"
+"                         and after every lws_service() /\n"
+"                         lws_client_connect_via_info() / lws_create_context()\n"
+"                         return, log, count and clear entries lws left\n"
+"                         (JSON \"error_queue\"); inside callbacks run from an\n"
+"                         SSL call (server cert verification, SSL_INFO) it\n"
+"                         only counts, never clears (OpenSSL API backends)\n"
+"  --connect-stall-ms N   block the thread N ms after each\n"
+"                         lws_client_connect_via_info() (a busy application):\n"
+"                         a peer that speaks first has its bytes waiting\n"
+"                         before lws's first SSL_connect()\n"
 "  --attempt-log N        list the first N attempts in the JSON summary\n"
 "                         (established, resumed, end class), in order\n"
 "  --drain-ms N           at the end, wait up to N ms for echoes (def 5000)\n"
@@ -1183,7 +1213,7 @@ enum {
 	O_RECONNECT, O_RECONNECT_DELAY, O_MAX_RECONNECTS, O_CLOSE_AFTER,
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
-	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_HELP
+	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1220,6 +1250,8 @@ static const struct option long_opts[] = {
 	{ "debug", required_argument, NULL, O_DEBUG },
 	{ "attempt-log", required_argument, NULL, O_ATTEMPT_LOG },
 	{ "max-time", required_argument, NULL, O_MAX_TIME },
+	{ "check-queue", no_argument, NULL, O_CHECK_QUEUE },
+	{ "connect-stall-ms", required_argument, NULL, O_CONNECT_STALL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1337,6 +1369,11 @@ parse_args(int argc, char **argv)
 							    optarg, 1, 60000);
 			break;
 		case O_PROXY_EVENTS: opt.proxy_events = optarg; break;
+		case O_CHECK_QUEUE: opt.check_queue = 1; break;
+		case O_CONNECT_STALL:
+			opt.connect_stall_ms = (int)th_parse_ll(
+				"--connect-stall-ms", optarg, 1, 10000);
+			break;
 		case O_MAX_TIME:
 			opt.max_time = th_parse_double("--max-time", optarg, 1, 86400);
 			break;
@@ -1388,6 +1425,8 @@ parse_args(int argc, char **argv)
 		th_lws_require_ossl("--tls-max");
 	if (opt.max_fragment)
 		th_lws_require_ossl("--max-fragment");
+	if (opt.check_queue)
+		th_lws_require_ossl("--check-queue");
 	if (opt.key_update && opt.tls_max == 12)
 		th_die("--key-update needs TLS 1.3, not --tls-max 1.2");
 	if (!opt.duration && !opt.msgs_per_conn && !opt.close_after)
@@ -1432,6 +1471,13 @@ main(int argc, char **argv)
 	parse_args(argc, argv);
 	th_lws_log_init(opt.debug);
 	th_lws_signals_install();
+	{
+		static const char * const sites[] = {
+			SITE_SERVICE, SITE_CONNECT, SITE_CREATE, NULL
+		};
+
+		th_errq_check_init(&errq, opt.check_queue, sites);
+	}
 	if (th_lws_raise_nofile(opt.conns + 64) < opt.conns + 32)
 		th_die("RLIMIT_NOFILE too low for %d connections", opt.conns);
 
@@ -1460,6 +1506,7 @@ main(int argc, char **argv)
 	}
 
 	context = lws_create_context(&info);
+	th_errq_check_after(&errq, SITE_CREATE, NULL);
 	if (!context)
 		th_die("lws_create_context failed");
 	vhost = lws_get_vhost_by_name(context, "default");
@@ -1506,6 +1553,7 @@ main(int argc, char **argv)
 				break;
 		}
 		n = lws_service(context, 0);
+		th_errq_check_after(&errq, SITE_SERVICE, NULL);
 	}
 
 	/* whatever is still open ends here, by our hand */

@@ -23,7 +23,6 @@
 #endif
 
 #define TOOL "lws-stress-server"
-#define MAX_REASON 256
 #define TX_CHUNK (32 * 1024)
 #define MAX_RELOAD_LOG 64
 
@@ -125,9 +124,6 @@ static struct {
 	unsigned long	msgs_echoed, large_responses, msgs_too_big;
 	unsigned long long bytes_rx, bytes_tx;
 	unsigned long	plant_events[PL_COUNT], plants[PL_COUNT];
-	unsigned long	q_lws_left[MAX_REASON], q_planted[MAX_REASON];
-	unsigned long	q_in_ssl_pending[MAX_REASON];
-	unsigned long	q_after_service_lws, q_after_service_planted;
 	unsigned long	session_reused, session_full, session_unknown;
 	unsigned long	close_peer_ws, close_by_server, close_abrupt;
 	unsigned long	close_codes[16]; /* 1000..1015 */
@@ -135,8 +131,6 @@ static struct {
 	unsigned long	verify_calls;
 	unsigned long	reloads, reload_ret_nonzero;
 	unsigned long	reload_entries_total, reload_lws_entries_total;
-	unsigned long	logged_stale;
-	th_errq_tab_t	tab;
 } st;
 
 struct reload_rec {
@@ -168,82 +162,23 @@ static size_t orig_cert_len, orig_key_len;
 
 static lws_sorted_usec_list_t sul_tick, sul_plant, sul_stats, sul_reload;
 
-/* ---- error queue inspection --------------------------------------------- */
+/* ---- error queue inspection (th-lws queue checker) ---------------------- */
 
-struct drain_ctx {
-	const char	*site;
-	int		reason;		/* -1: not a callback */
-	int		lws_n, planted_n;
-	char		first[200];
-};
+#define SITE_SERVICE	"after lws_service"
+#define SITE_RELOAD	"after lws_tls_cert_updated"
 
-static void
-drain_cb(const th_errq_entry_t *e, void *opaque)
-{
-	struct drain_ctx *d = opaque;
-	char desc[512];
-
-	th_errq_tab_add(&st.tab, d->site, e);
-	if (e->planted) {
-		d->planted_n++;
-		return;
-	}
-	d->lws_n++;
-	th_errq_describe(e, desc, sizeof(desc));
-	if (!d->first[0])
-		snprintf(d->first, sizeof(d->first), "%.*s",
-			 (int)sizeof(d->first) - 1, desc);
-	if (opt.check_queue && st.logged_stale++ < 200)
-		lwsl_user("stale OpenSSL error left by lws, seen %s: %s\n",
-			  d->site, desc);
-}
-
-/* callbacks lws issues from inside an OpenSSL call: look, never clear */
-static int
-reason_in_ssl_call(int reason)
-{
-	return reason == LWS_CALLBACK_SSL_INFO ||
-	       reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION ||
-	       reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION;
-}
+static th_errq_check_t errq;
 
 static void
 check_queue_at_callback(int reason)
 {
-	struct drain_ctx d;
-	char nb[32];
-	int r = reason < 0 || reason >= MAX_REASON ? MAX_REASON - 1 : reason;
-
-	if (!opt.check_queue || !th_errq_pending())
-		return;
-
-	memset(&d, 0, sizeof(d));
-	d.site = th_lws_reason_name(reason, nb, sizeof(nb));
-	d.reason = reason;
-	if (reason_in_ssl_call(reason)) {
-		/* the entries may belong to the SSL call in flight */
-		th_errq_drain(NULL, NULL, 1);
-		st.q_in_ssl_pending[r]++;
-		return;
-	}
-	th_errq_drain(drain_cb, &d, 0);
-	st.q_lws_left[r] += (unsigned long)d.lws_n;
-	st.q_planted[r] += (unsigned long)d.planted_n;
+	th_errq_check_at_callback(&errq, reason);
 }
 
 static void
 check_queue_after_service(void)
 {
-	struct drain_ctx d;
-
-	if (!opt.check_queue || !th_errq_pending())
-		return;
-	memset(&d, 0, sizeof(d));
-	d.site = "after lws_service";
-	d.reason = -1;
-	th_errq_drain(drain_cb, &d, 0);
-	st.q_after_service_lws += (unsigned long)d.lws_n;
-	st.q_after_service_planted += (unsigned long)d.planted_n;
+	th_errq_check_after(&errq, SITE_SERVICE, NULL);
 }
 
 static void
@@ -714,19 +649,20 @@ sul_plant_cb(lws_sorted_usec_list_t *sul)
 static void
 print_stats(void)
 {
-	unsigned long pl = 0, ql = 0;
+	unsigned long pl = 0, ql;
 	int i;
 
 	for (i = 0; i < PL_COUNT; i++)
 		pl += st.plants[i];
-	for (i = 0; i < MAX_REASON; i++)
-		ql += st.q_lws_left[i];
+	/* callbacks and lws_service(); reloads are reported on their own */
+	ql = th_errq_check_lws_total(&errq) -
+	     th_errq_check_site_lws(&errq, SITE_RELOAD);
 	fprintf(stderr, "[%s %.1fs] live %lu est %lu (max %lu) accepted %lu "
 		"hs_fail %lu closed %lu echoed %lu plants %lu lws_left %lu "
 		"reloads %lu\n", TOOL, (double)(th_now_us() - t_start) / 1e6,
 		st.live, st.est_live, st.est_max, st.accepted,
 		st.handshake_failures, st.closed, st.msgs_echoed, pl,
-		ql + st.q_after_service_lws, st.reloads);
+		ql, st.reloads);
 }
 
 static void
@@ -769,7 +705,7 @@ do_reload(void)
 	const char *k_src = use_reload ? opt.reload_key : opt.key;
 	char *mc = NULL, *mk = NULL;
 	size_t mcl = 0, mkl = 0;
-	struct drain_ctx d;
+	th_errq_look_t d;
 	int n;
 
 	if (opt.reload_mem) {
@@ -798,10 +734,8 @@ do_reload(void)
 		check_queue_after_service();
 	ret = lws_tls_cert_updated(context, wcert, wkey, mc, mcl, mk, mkl);
 
-	memset(&d, 0, sizeof(d));
-	d.site = "after lws_tls_cert_updated";
-	d.reason = -1;
-	n = th_errq_drain(drain_cb, &d, !opt.check_queue);
+	/* counted always; put back unless --check-queue */
+	n = th_errq_check_measure(&errq, SITE_RELOAD, &d);
 
 	st.reloads++;
 	if (ret)
@@ -906,45 +840,7 @@ write_summary(void)
 	th_json_uint(&j, "ssl_info_events", st.ssl_info_events);
 	th_json_uint(&j, "client_cert_verify_calls", st.verify_calls);
 
-	th_json_obj_open(&j, "error_queue");
-	th_json_bool(&j, "checked", opt.check_queue);
-	{
-		unsigned long tl = 0, tp = 0;
-
-		for (i = 0; i < MAX_REASON; i++) {
-			tl += st.q_lws_left[i];
-			tp += st.q_planted[i];
-		}
-		th_json_uint(&j, "lws_left_total",
-			     tl + st.q_after_service_lws +
-			     st.reload_lws_entries_total);
-		th_json_uint(&j, "planted_seen_total",
-			     tp + st.q_after_service_planted);
-	}
-	th_json_obj_open(&j, "lws_left_at_callback");
-	for (i = 0; i < MAX_REASON; i++)
-		if (st.q_lws_left[i])
-			th_json_uint(&j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     st.q_lws_left[i]);
-	th_json_uint(&j, "after lws_service", st.q_after_service_lws);
-	th_json_uint(&j, "after lws_tls_cert_updated",
-		     st.reload_lws_entries_total);
-	th_json_obj_close(&j);
-	th_json_obj_open(&j, "planted_seen_at_callback");
-	for (i = 0; i < MAX_REASON; i++)
-		if (st.q_planted[i])
-			th_json_uint(&j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     st.q_planted[i]);
-	th_json_uint(&j, "after lws_service", st.q_after_service_planted);
-	th_json_obj_close(&j);
-	th_json_obj_open(&j, "pending_inside_ssl_callbacks");
-	for (i = 0; i < MAX_REASON; i++)
-		if (st.q_in_ssl_pending[i])
-			th_json_uint(&j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     st.q_in_ssl_pending[i]);
-	th_json_obj_close(&j);
-	th_errq_tab_json(&j, "distinct_entries", &st.tab);
-	th_json_obj_close(&j);
+	th_errq_check_json(&j, "error_queue", &errq);
 
 	th_json_obj_open(&j, "cert_reload");
 	th_json_uint(&j, "count", st.reloads);
@@ -1264,6 +1160,13 @@ main(int argc, char **argv)
 	th_lws_log_init(opt.debug);
 	th_lws_signals_install();
 	th_lws_raise_nofile(0);
+	{
+		static const char * const sites[] = {
+			SITE_SERVICE, SITE_RELOAD, NULL
+		};
+
+		th_errq_check_init(&errq, opt.check_queue, sites);
+	}
 
 	memset(&info, 0, sizeof(info));
 	info.port = opt.port;

@@ -15,6 +15,17 @@ Cases (--case):
                    correct: nothing left on the queue.
   q2-peer-eof      peers that end without close_notify (dirty EOF) and peers
                    that reset: correct: no user callback sees an lws entry.
+  q2-connect-fail  client side: handshakes that fail in lws's FIRST
+                   SSL_connect() (openssl-client.c:528-543 pops one entry of
+                   several).  Peers that speak first (a TLS 1.2 ServerHello +
+                   a malformed Certificate, or an SSH banner) while the client
+                   blocks 20 ms after each connect, so the bytes are waiting
+                   when lws's first SSL_connect() runs; plus, as a control,
+                   handshakes broken later (lws-faultproxy corrupts the
+                   server's first encrypted record: bad_record_mac).
+                   Correct: no client callback (CLIENT_CONNECTION_ERROR
+                   included) sees an entry lws left, nothing is left after
+                   lws_service() returns.
   q3-guard         errors planted from ordinary callbacks (timer, WRITEABLE,
                    RECEIVE, ESTABLISHED, CLOSED) while every connection goes
                    through lws-faultproxy in tiny segments, so SSL_read often
@@ -28,13 +39,14 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
 CASES = ["q1-handshake", "q1-keyupdate", "q1-all-keyupdate", "q2-reload-ec",
-         "q2-reload-fail", "q2-peer-eof", "q3-guard"]
+         "q2-reload-fail", "q2-peer-eof", "q2-connect-fail", "q3-guard"]
 
 
 def add_args(p):
@@ -85,25 +97,12 @@ def plant_run(sc, plants, client_extra, via_proxy=False):
 
 def start_split_proxy(sc, upstream, duration):
     """Every connection through lws-faultproxy, split into 1-7 byte segments."""
-    ready = sc.path("proxy.events")
-    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
-                           "--upstream", "127.0.0.1:%d" % upstream, "--split-all",
-                           "--segment", "1-7", "--seed", str(sc.args.seed),
-                           "--duration", str(int(duration)), "--events", ready])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
-        try:
-            with open(ready) as f:
-                for line in f:
-                    if '"start"' in line:
-                        import json
-                        return int(json.loads(line)["port"])
-        except (FileNotFoundError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    raise sl.SetupError("lws-faultproxy not ready")
+    return start_proxy(sc, upstream, duration, ["--split-all", "--segment", "1-7"])
+
+
+def start_proxy(sc, upstream, duration, plan, tag="proxy"):
+    """lws-faultproxy in front of upstream with the fault plan given; returns its port."""
+    return sc.start_proxy(upstream, plan, duration, tag=tag)[1]
 
 
 def reload_run(sc, cert, key, mode):
@@ -198,6 +197,175 @@ def peer_eof_run(sc):
     sc.require(rc == 0, "the healthy client afterwards was unaffected")
 
 
+def tls_record(ctype, body):
+    return struct.pack("!BHH", ctype, 0x0303, len(body)) + body
+
+
+def tls_handshake(htype, body):
+    return struct.pack("!B", htype) + struct.pack("!I", len(body))[1:] + body
+
+
+def speak_first_bytes(kind):
+    """What a peer that speaks first sends on accept.
+
+    bad-cert  a TLS 1.2 ServerHello (ECDHE-ECDSA-AES128-GCM-SHA256, secure
+              renegotiation, no session id) and a Certificate message whose
+              DER is malformed: OpenSSL fails with a stack of ASN1 entries +
+              "ASN1 lib" (3 entries), the shape lws's single pop leaves behind
+    banner    an SSH banner (a plain-text service on a TLS port): one entry
+    """
+    if kind == "banner":
+        return b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+    ext = struct.pack("!HH", 0xff01, 1) + b"\x00"
+    sh = (struct.pack("!H", 0x0303) + os.urandom(32) + b"\x00" + struct.pack("!H", 0xc02b) +
+          b"\x00" + struct.pack("!H", len(ext)) + ext)
+    der = b"\x30\x03\x02\x01\x01"  # X509 whose cert_info is an INTEGER
+    certs = struct.pack("!I", len(der))[1:] + der
+    cert = struct.pack("!I", len(certs))[1:] + certs
+    return tls_record(22, tls_handshake(2, sh)) + tls_record(22, tls_handshake(11, cert))
+
+
+class SpeakFirstPeer:
+    """TCP listener that sends its bytes at once on accept (kinds rotate by
+    accept order), then reads until the client goes.  Records, per
+    connection, whether the client's first bytes (the ClientHello, written
+    by lws's first SSL_connect) arrived after ours had been sent."""
+
+    def __init__(self, kinds):
+        self.kinds = kinds
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(256)
+        self.port = self.ls.getsockname()[1]
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.hello_after = 0      # ClientHello arrived after our bytes
+        self.hello_before = 0     # it was already there: precondition missed
+        self.no_hello = 0
+        self.by_kind = {}
+        self.stop = False
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while not self.stop:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            with self.lock:
+                kind = self.kinds[self.accepted % len(self.kinds)]
+                self.accepted += 1
+                self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            threading.Thread(target=self.serve, args=(c, kind), daemon=True).start()
+
+    def serve(self, c, kind):
+        try:
+            c.setblocking(False)
+            try:
+                early = c.recv(1)   # anything already here came first
+            except BlockingIOError:
+                early = None
+            c.setblocking(True)
+            c.sendall(speak_first_bytes(kind))
+            c.settimeout(10)
+            got = early or c.recv(4096)
+            with self.lock:
+                if early:
+                    self.hello_before += 1
+                elif got:
+                    self.hello_after += 1
+                else:
+                    self.no_hello += 1
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.stop = True
+        self.ls.close()
+
+
+def client_queue_figures(sc, summary, prefix):
+    eq = summary.get("error_queue")
+    if not eq or not eq.get("checked"):
+        raise sl.SetupError("client summary has no checked error_queue (--check-queue)")
+    at = eq["lws_left_at_callback"]
+    sites = [k for k in at if k.startswith("after ")]
+    in_cb = sum(v for k, v in at.items() if k not in sites)
+    after_service = at.get("after lws_service", 0)
+    sc.figure(prefix + "attempts", summary["attempts"]["total"])
+    sc.figure(prefix + "handshake_failures", summary["attempts"]["handshake_failed"])
+    sc.figure(prefix + "lws_entries_in_callbacks", in_cb)
+    sc.figure(prefix + "lws_entries_at_connection_error", at.get("CLIENT_CONNECTION_ERROR", 0))
+    sc.figure(prefix + "lws_entries_after_api_returns", sum(at[k] for k in sites))
+    if eq["distinct_entries"]:
+        sc.figure(prefix + "entries", ["%s @ %s (%d)" % (e.get("entry"), e.get("site"), e.get("count", 0))
+                                       for e in eq["distinct_entries"][:4]])
+    reasons = {}
+    for cls in summary["ends"]["by_reason"].values():
+        for r, n in cls.items():
+            reasons[r] = reasons.get(r, 0) + n
+    sc.figure(prefix + "end_reasons", reasons)
+    return in_cb, after_service, sum(at[k] for k in sites) - after_service
+
+
+def connect_fail_run(sc):
+    if sc.backend != "openssl":
+        raise sl.SetupError("q2-connect-fail needs the OpenSSL API (client --check-queue)")
+    conns, reconnects = 10, 4
+    attempts = conns * (reconnects + 1)
+
+    # 1. the first SSL_connect() fails: peers that speak first
+    peer = SpeakFirstPeer(["bad-cert", "banner"])
+    try:
+        rc, summary = sc.run_client(peer.port, [
+            "--connections", str(conns), "--reconnect", "--max-reconnects", str(reconnects),
+            "--messages-per-conn", "1", "--connect-stall-ms", "20", "--check-queue"],
+            tag="client-first", timeout=60)
+        time.sleep(0.2)
+    finally:
+        peer.close()
+    sc.figure("first_connect_peers", peer.by_kind)
+    sc.figure("first_connect_peer_bytes_waiting", "%d/%d" % (peer.hello_after, peer.accepted))
+    if peer.hello_before or peer.accepted < attempts:
+        raise sl.SetupError("the peer's bytes were not always waiting before the first "
+                            "SSL_connect (%d of %d connections had the ClientHello first, "
+                            "%d accepted)" % (peer.hello_before, peer.accepted, peer.accepted))
+    in_cb, after_svc, after_other = client_queue_figures(sc, summary, "first_connect_")
+
+    # 2. control: the handshake breaks later (lws's second SSL_connect and on)
+    d = 30
+    srv = sc.start_server([], duration=d + 30)
+    pport = start_proxy(sc, srv.port, d + 30,
+                        ["--fraction", "1", "--faults", "corrupt", "--dir", "s2c"])
+    rc2, summary2 = sc.run_client(pport, [
+        "--connections", str(conns), "--reconnect", "--max-reconnects", str(reconnects),
+        "--messages-per-conn", "1", "--check-queue",
+        "--proxy-events", sc.path("proxy.events")], tag="client-mid", timeout=60)
+    sc.stop(srv)
+    in_cb2, after_svc2, after_other2 = client_queue_figures(sc, summary2, "mid_handshake_")
+
+    sc.require(summary["attempts"]["handshake_failed"] == attempts and
+               summary["attempts"]["handshake_ok"] == 0,
+               "every first-SSL_connect handshake failed as planned (%d of %d)"
+               % (summary["attempts"]["handshake_failed"], attempts))
+    sc.require(summary2["attempts"]["handshake_failed"] == attempts,
+               "every corrupted handshake failed as planned (%d of %d)"
+               % (summary2["attempts"]["handshake_failed"], attempts))
+    sc.require(in_cb == 0,
+               "first SSL_connect failure: no client callback (CLIENT_CONNECTION_ERROR "
+               "included) saw an entry lws left (%d)" % in_cb)
+    sc.require(after_svc + after_other == 0,
+               "first SSL_connect failure: nothing left after lws_service() / "
+               "lws_client_connect_via_info() returned (%d)" % (after_svc + after_other))
+    sc.require(in_cb2 + after_svc2 + after_other2 == 0,
+               "later handshake failure (bad_record_mac): no entry lws left seen "
+               "anywhere (%d)" % (in_cb2 + after_svc2 + after_other2))
+
+
 def body(sc):
     a = sc.args
     sc.name = a.case
@@ -215,6 +383,8 @@ def body(sc):
                    os.path.join(sc.pki, "server.key"), "file")
     elif a.case == "q2-peer-eof":
         peer_eof_run(sc)
+    elif a.case == "q2-connect-fail":
+        connect_fail_run(sc)
     elif a.case == "q3-guard":
         plant_run(sc, ["timer", "writeable", "receive", "established", "closed"],
                   ["--close-after", "50"], via_proxy=True)

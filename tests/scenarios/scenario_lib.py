@@ -195,6 +195,29 @@ class Scenario:
         p.port = self.wait_ready(p, ready)
         return p
 
+    def start_proxy(self, upstream, extra, duration=120, tag="proxy"):
+        """lws-faultproxy in front of upstream; returns (process, port, events file)."""
+        events = self.path(tag + ".events")
+        p = self.start(tag, [self.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
+                             "--upstream", "127.0.0.1:%d" % upstream,
+                             "--seed", str(self.args.seed), "--duration", str(int(duration)),
+                             "--events", events, "--json", self.path(tag + ".json")]
+                       + list(extra))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise SetupError("lws-faultproxy exited: " + self.tail(tag))
+            try:
+                with open(events) as f:
+                    for line in f:
+                        ev = json.loads(line)
+                        if ev.get("ev") == "start":
+                            return p, int(ev["port"]), events
+            except (FileNotFoundError, ValueError, KeyError):
+                pass
+            time.sleep(0.05)
+        raise SetupError("lws-faultproxy not ready after 15s")
+
     def run_client(self, port, extra, tag="client", tls=True, timeout=120, host=None,
                    env=None):
         """Run the stress client to completion; return (exit code, summary)."""

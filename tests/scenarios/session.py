@@ -24,7 +24,6 @@ reconnects resume again (>= 80 % of them).
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
@@ -36,26 +35,6 @@ FAULT_CONN = 4
 def add_args(p):
     p.add_argument("--case", required=True, choices=CASES)
     p.add_argument("--reconnects", type=int, default=20, help="reconnects (default 20)")
-
-
-def start_proxy(sc, upstream, faults):
-    events = sc.path("proxy.events")
-    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
-                           "--upstream", "127.0.0.1:%d" % upstream,
-                           "--seed", str(sc.args.seed), "--duration", "120",
-                           "--events", events, "--fault-conn", str(FAULT_CONN)] + faults)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
-        if os.path.exists(events):
-            with open(events) as f:
-                for line in f:
-                    ev = json.loads(line)
-                    if ev.get("ev") == "start":
-                        return p, ev["port"], events
-        time.sleep(0.05)
-    raise sl.SetupError("lws-faultproxy not ready")
 
 
 def proxy_faults_applied(events):
@@ -76,7 +55,8 @@ def body(sc):
     faults = {"s2-alert": ["--faults", "corrupt", "--dir", "c2s", "--record", "3"],
               "s2-rst-after-hello": ["--faults", "drop-after-hello", "--drop-mode", "rst"]}
     if a.case in faults:
-        proxy, port, events = start_proxy(sc, srv.port, faults[a.case])
+        proxy, port, events = sc.start_proxy(srv.port, ["--fault-conn", str(FAULT_CONN)]
+                                             + faults[a.case])
         extra = ["--proxy-events", events]
     # TLS 1.3 where the client can pin it (OpenSSL API): the alert case
     # corrupts the client Finished, record 3 of a TLS 1.3 client stream

@@ -11,10 +11,8 @@ connection, the server survives (no crash, no hang) and the faults really
 happened.
 """
 
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
@@ -28,34 +26,14 @@ def add_args(p):
     p.add_argument("--fraction", type=float, default=0.15)
 
 
-def start_proxy(sc, upstream, duration):
-    events = sc.path("proxy.events")
-    p = sc.start("proxy", [sc.app("lws-faultproxy"), "--listen", "127.0.0.1:0",
-                           "--upstream", "127.0.0.1:%d" % upstream,
-                           "--seed", str(sc.args.seed), "--duration", str(int(duration)),
-                           "--fraction", str(sc.args.fraction), "--faults", FAULTS,
-                           "--after-ms", "50-3000", "--blackhole-ms", "1000-3000",
-                           "--stall-ms", "200-1500", "--delay-ms", "5-50",
-                           "--events", events, "--json", sc.path("proxy.json")])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise sl.SetupError("lws-faultproxy exited: " + sc.tail("proxy"))
-        if os.path.exists(events):
-            with open(events) as f:
-                for line in f:
-                    ev = json.loads(line)
-                    if ev.get("ev") == "start":
-                        return p, ev["port"], events
-        time.sleep(0.05)
-    raise sl.SetupError("lws-faultproxy not ready")
-
-
 def body(sc):
     a = sc.args
     sc.name = "stress"
     srv = sc.start_server(["--max-conns", str(4 * a.connections)], duration=a.duration + 60)
-    proxy, port, events = start_proxy(sc, srv.port, a.duration + 60)
+    proxy, port, events = sc.start_proxy(
+        srv.port, ["--fraction", str(a.fraction), "--faults", FAULTS,
+                   "--after-ms", "50-3000", "--blackhole-ms", "1000-3000",
+                   "--stall-ms", "200-1500", "--delay-ms", "5-50"], a.duration + 60)
     rc, summary = sc.run_client(port, ["--connections", str(a.connections),
                                        "--duration", str(a.duration), "--reconnect",
                                        "--close-after", "40", "--window", "2",
