@@ -105,7 +105,7 @@ def start_proxy(sc, upstream, duration, plan, tag="proxy"):
     return sc.start_proxy(upstream, plan, duration, tag=tag)[1]
 
 
-def reload_run(sc, cert, key, mode):
+def reload_run(sc, cert, key, mode, failing=False):
     d = sc.args.duration
     srv = sc.start_server(["--check-queue", "--reload-certs-ms", "300",
                            "--reload-cert", cert, "--reload-key", key,
@@ -124,6 +124,12 @@ def reload_run(sc, cert, key, mode):
     if eq["distinct_entries"]:
         sc.figure("first_entry", "%s @ %s" % (eq["distinct_entries"][0].get("entry"), eq["distinct_entries"][0].get("site")))
     sc.require(rl["count"] > 0, "certificates were reloaded (%d times)" % rl["count"])
+    if failing:
+        # reloads alternate: the failing set first, then the good one
+        want = (rl["count"] + 1) // 2
+        sc.require(rl["nonzero_returns"] == want,
+                   "lws_tls_cert_updated() reported each failed reload (%d of %d)"
+                   % (rl["nonzero_returns"], want))
     sc.require(rl["lws_entries_left_total"] == 0,
                "lws_tls_cert_updated() left nothing on the queue (%d entries)"
                % rl["lws_entries_left_total"])
@@ -380,7 +386,7 @@ def body(sc):
                    os.path.join(sc.pki, "server-sec1.key"), "mem")
     elif a.case == "q2-reload-fail":
         reload_run(sc, os.path.join(sc.dir, "missing-cert.pem"),
-                   os.path.join(sc.pki, "server.key"), "file")
+                   os.path.join(sc.pki, "server.key"), "file", failing=True)
     elif a.case == "q2-peer-eof":
         peer_eof_run(sc)
     elif a.case == "q2-connect-fail":

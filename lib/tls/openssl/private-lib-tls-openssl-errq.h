@@ -1,0 +1,93 @@
+/*
+ * libwebsockets - OpenSSL error-queue discipline (lws-hardened)
+ *
+ * Copyright (C) 2026 The lws-hardened authors
+ *
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to
+ * deal in the Software without restriction, including without limitation the
+ * rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+ * sell copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions:
+ *
+ * The above copyright notice and this permission notice shall be included in
+ * all copies or substantial portions of the Software.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+ * FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+ * IN THE SOFTWARE.
+ *
+ * OpenSSL keeps one error queue per thread, and one lws thread serves many
+ * connections.  Whatever one connection, lws itself or the application leaves
+ * on that queue is read by SSL_get_error() after the next SSL call, on
+ * whichever connection makes it.  The rules kept here:
+ *
+ *  - callbacks that run *inside* an SSL call (info, verify, SNI...) are
+ *    scoped with ERR_set_mark() / ERR_pop_to_mark(), so what they leave can
+ *    never be taken for the in-flight call's own error;
+ *  - after a failed call is classified with SSL_get_error(), lws drains the
+ *    queue, so it never returns to the event loop or the application with
+ *    its own entries queued;
+ *  - lws entry points that do non-I/O OpenSSL work (certificate loading)
+ *    return with the queue as they found it.
+ */
+
+#if !defined(__LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_H__)
+#define __LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_H__
+
+/*
+ * A scope around code that runs inside an SSL call: everything pushed after
+ * lws_tls_errq_scope_enter() is dropped by lws_tls_errq_scope_leave(), which
+ * logs (once per origin) and counts it.  Scopes must not nest across
+ * different connections' calls; they never do, being strictly bracketed.
+ */
+typedef struct lws_tls_errq_scope {
+	unsigned long		top_before;	/* newest entry when entered */
+} lws_tls_errq_scope_t;
+
+void
+lws_tls_errq_scope_enter(lws_tls_errq_scope_t *s);
+void
+lws_tls_errq_scope_leave(lws_tls_errq_scope_t *s, struct lws *wsi,
+			 const char *what);
+
+/*
+ * Drain the queue after a failed, already classified, SSL call (or any lws
+ * path that must not leave entries behind), logging each entry with the
+ * connection's tag.  wsi may be NULL.  Returns the number of entries drained.
+ */
+int
+lws_tls_errq_drain(struct lws *wsi, const char *where);
+
+/* our callbacks, registered with OpenSSL through these scoped wrappers */
+int
+lws_tls_errq_server_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx);
+int
+lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx);
+int
+lws_tls_errq_sni_cb(SSL *ssl, int *ad, void *arg);
+
+/* the unscoped originals the wrappers call */
+int
+OpenSSL_verify_callback(int preverify_ok, X509_STORE_CTX *x509_ctx);
+int
+OpenSSL_client_verify_callback(int preverify_ok, X509_STORE_CTX *x509_ctx);
+int
+lws_ssl_server_name_cb(SSL *ssl, int *ad, void *arg);
+
+/*
+ * lws_tls_server_certs_load() for OpenSSL is this scope around the original
+ * loader: probing the key type and falling back through formats leaves
+ * entries even when loading succeeds.
+ */
+int
+lws_tls_server_certs_load_unscoped(struct lws_vhost *vhost, struct lws *wsi,
+				   const char *cert, const char *private_key,
+				   const char *mem_cert, size_t mem_cert_len,
+				   const char *mem_privkey, size_t mem_privkey_len);
+
+#endif
