@@ -31,6 +31,13 @@ Cases (--case):
                    through lws-faultproxy in tiny segments, so SSL_read often
                    returns WANT_READ.  Upstream's clear-before-call makes this
                    pass; the mutant build without it must fail.
+  client-vs-failing-server
+                   this variant's client against a server that fails many
+                   TLS handshakes after the client thinks they completed
+                   (use --server-apps with a vanilla build planting at
+                   SSL_INFO).  Correct: the client survives every failure
+                   (no crash, no sanitizer report: vanilla frees the wsi and
+                   reads it again when writing the request fails).
 Figures are per run; --duration sets the client's run time.
 """
 
@@ -45,7 +52,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
-CASES = ["q1-handshake", "q1-keyupdate", "q1-all-keyupdate", "q2-reload-ec",
+CASES = ["client-vs-failing-server", "q1-handshake", "q1-keyupdate", "q1-all-keyupdate", "q2-reload-ec",
          "q2-reload-fail", "q2-peer-eof", "q2-connect-fail", "q3-guard"]
 
 
@@ -372,10 +379,27 @@ def connect_fail_run(sc):
                "anywhere (%d)" % (in_cb2 + after_svc2 + after_other2))
 
 
+def failing_server_run(sc):
+    d = sc.args.duration
+    srv = sc.start_server(["--plant", "ssl-info-handshake"], duration=d + 30)
+    rc, summary = sc.run_client(srv.port, ["--connections", str(sc.args.connections),
+                                           "--duration", str(d), "--reconnect",
+                                           "--close-after", "10"], timeout=d + 60)
+    sc.stop(srv)
+    failed = summary["attempts"]["handshake_failed"]
+    sc.figure("attempts", summary["attempts"]["total"])
+    sc.figure("handshake_failures", failed)
+    sc.require(failed > 0, "the server really failed handshakes (%d)" % failed)
+    sc.require(summary["attempts"]["handshake_ok"] > 0,
+               "the client went on connecting (%d established)" % summary["attempts"]["handshake_ok"])
+
+
 def body(sc):
     a = sc.args
     sc.name = a.case
-    if a.case == "q1-handshake":
+    if a.case == "client-vs-failing-server":
+        failing_server_run(sc)
+    elif a.case == "q1-handshake":
         plant_run(sc, ["ssl-info-handshake"], ["--close-after", "10"])
     elif a.case == "q1-keyupdate":
         plant_run(sc, ["ssl-info-established"], ["--key-update", "10", "--close-after", "200"])

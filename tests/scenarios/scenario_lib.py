@@ -38,6 +38,10 @@ class SetupError(Exception):
     """The scenario could not be run (not a finding)."""
 
 
+class AppCrashed(Exception):
+    """An app died with a sanitizer report: a finding, whatever --expect says."""
+
+
 def parser(description):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--apps", required=True, help="directory of the variant's test apps")
@@ -97,7 +101,8 @@ class Scenario:
         """
         log = open(self.path(tag + ".log"), "w")
         e = dict(os.environ)
-        e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        # a sanitizer's exit code must not look like the apps' "1 = failed"
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1:exitcode=86")
         e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         e.update(env or {})
         wrapper = os.environ.get("LWSH_APP_WRAPPER")
@@ -235,6 +240,8 @@ class Scenario:
             argv += ["--no-tls"]
         p = self.start(tag, argv + list(extra), env=env)
         rc = self.wait(p, timeout)
+        if self.sanitizer_reports():
+            raise AppCrashed("%s exited %s with a sanitizer report" % (tag, rc))
         if rc not in (0, 1):
             raise SetupError("%s exited %s:\n%s" % (tag, rc, self.tail(tag)))
         return rc, self.load_json(tag + ".json")
@@ -304,6 +311,11 @@ def main(name, description, body, add_args=None):
     except SetupError as e:
         print("%s [%s]: SETUP ERROR: %s" % (name, args.variant, e), file=sys.stderr)
         rc = 2
+    except AppCrashed as e:
+        for r in sc.sanitizer_reports()[:5]:
+            print("  SANITIZER " + r)
+        print("%s [%s]: CRASH: %s: FAILED" % (sc.name, args.variant, e))
+        rc = 1
     finally:
         if sc:
             sc.cleanup()
