@@ -130,6 +130,13 @@ lws_tls_errq_drain(struct lws *wsi, const char *where)
 	return n;
 }
 
+/*
+ * Each group below is compiled only when the patch that hooks it in is
+ * applied (the patch defines the macro), so any one patch can be dropped
+ * and the library still builds without it.
+ */
+#if defined(LWS_TLS_ERRQ_SCOPED_CALLBACKS)
+
 /* the connection a certificate verification callback runs for */
 static struct lws *
 errq_wsi_of_store(X509_STORE_CTX *x509_ctx)
@@ -173,6 +180,27 @@ lws_tls_errq_sni_cb(SSL *ssl, int *ad, void *arg)
 }
 #endif
 
+#endif /* !LWS_WITHOUT_SERVER */
+
+#if !defined(LWS_WITHOUT_CLIENT)
+int
+lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
+{
+	lws_tls_errq_scope_t s;
+	int n;
+
+	lws_tls_errq_scope_enter(&s);
+	n = OpenSSL_client_verify_callback(preverify_ok, x509_ctx);
+	lws_tls_errq_scope_leave(&s, errq_wsi_of_store(x509_ctx),
+				 "server cert verification callback");
+
+	return n;
+}
+#endif /* !LWS_WITHOUT_CLIENT */
+
+#endif /* LWS_TLS_ERRQ_SCOPED_CALLBACKS */
+
+#if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD) && !defined(LWS_WITHOUT_SERVER)
 int
 lws_tls_server_certs_load(struct lws_vhost *vhost, struct lws *wsi,
 			  const char *cert, const char *private_key,
@@ -196,22 +224,6 @@ lws_tls_server_certs_load(struct lws_vhost *vhost, struct lws *wsi,
 			  "OpenSSL entries it left\n", __func__, vhost->name,
 			  n ? "failed" : "succeeded");
 	ERR_pop_to_mark();
-
-	return n;
-}
-#endif
-
-#if !defined(LWS_WITHOUT_CLIENT)
-int
-lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
-{
-	lws_tls_errq_scope_t s;
-	int n;
-
-	lws_tls_errq_scope_enter(&s);
-	n = OpenSSL_client_verify_callback(preverify_ok, x509_ctx);
-	lws_tls_errq_scope_leave(&s, errq_wsi_of_store(x509_ctx),
-				 "server cert verification callback");
 
 	return n;
 }

@@ -63,6 +63,11 @@ lws_tls_errq_scope_leave(lws_tls_errq_scope_t *s, struct lws *wsi,
 int
 lws_tls_errq_drain(struct lws *wsi, const char *where);
 
+/*
+ * Declared only when the patch that hooks them in is applied (it defines the
+ * macro), so the library builds with any one patch dropped.
+ */
+#if defined(LWS_TLS_ERRQ_SCOPED_CALLBACKS)
 /* our callbacks, registered with OpenSSL through these scoped wrappers */
 int
 lws_tls_errq_server_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx);
@@ -78,9 +83,11 @@ int
 OpenSSL_client_verify_callback(int preverify_ok, X509_STORE_CTX *x509_ctx);
 int
 lws_ssl_server_name_cb(SSL *ssl, int *ad, void *arg);
+#endif
 
+#if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD)
 /*
- * lws_tls_server_certs_load() for OpenSSL is this scope around the original
+ * lws_tls_server_certs_load() for OpenSSL is a scope around the original
  * loader: probing the key type and falling back through formats leaves
  * entries even when loading succeeds.
  */
@@ -89,5 +96,6 @@ lws_tls_server_certs_load_unscoped(struct lws_vhost *vhost, struct lws *wsi,
 				   const char *cert, const char *private_key,
 				   const char *mem_cert, size_t mem_cert_len,
 				   const char *mem_privkey, size_t mem_privkey_len);
+#endif
 
 #endif
