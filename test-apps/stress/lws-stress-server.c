@@ -20,6 +20,7 @@
 #if defined(TH_HAVE_OSSL_API) && defined(TH_TLS_BACKEND_openssl)
 #include <openssl/ssl.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #endif
 
 #define TOOL "lws-stress-server"
@@ -54,6 +55,7 @@ static struct {
 	int		require_client_cert;
 	int		no_tls;
 	int		no_resume;
+	unsigned long	forget_after;	/* forget sessions after N established */
 	double		duration;
 	int		max_conns;
 	uint64_t	seed;
@@ -125,6 +127,7 @@ static struct {
 	unsigned long long bytes_rx, bytes_tx;
 	unsigned long	plant_events[PL_COUNT], plants[PL_COUNT];
 	unsigned long	session_reused, session_full, session_unknown;
+	unsigned long	forgotten_at;	/* established count when forgotten */
 	unsigned long	close_peer_ws, close_by_server, close_abrupt;
 	unsigned long	close_codes[16]; /* 1000..1015 */
 	unsigned long	ssl_info_events;
@@ -449,6 +452,36 @@ conn_destroy(struct conn *c)
 	free(c);
 }
 
+#if defined(TH_HAVE_OSSL_API)
+/* the vhost's SSL_CTX, for --forget-sessions-after */
+static SSL_CTX *server_ctx;
+
+/*
+ * Forget every session the server could resume, as a restart with new
+ * ticket keys would: tickets issued so far no longer decrypt and the
+ * session cache is empty.
+ */
+static void
+forget_sessions(void)
+{
+	unsigned char keys[80];
+
+	if (!server_ctx || RAND_bytes(keys, sizeof(keys)) != 1 ||
+	    SSL_CTX_set_tlsext_ticket_keys(server_ctx, keys, sizeof(keys)) != 1)
+		th_die("--forget-sessions-after: cannot set new ticket keys");
+	/* a flush "as of" the far future removes every cached session */
+	SSL_CTX_flush_sessions(server_ctx, LONG_MAX);
+	st.forgotten_at = st.established;
+	lwsl_user("forgot every TLS session after %lu established\n",
+		  st.established);
+}
+#else
+static void
+forget_sessions(void)
+{
+}
+#endif
+
 static int
 callback_stress(struct lws *wsi, enum lws_callback_reasons reason,
 		void *user, void *in, size_t len)
@@ -517,6 +550,7 @@ callback_stress(struct lws *wsi, enum lws_callback_reasons reason,
 #if defined(TH_HAVE_OSSL_API)
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		/* user is the vhost SSL_CTX */
+		server_ctx = user;
 		if (opt.no_resume && user)
 			SSL_CTX_set_session_cache_mode((SSL_CTX *)user,
 						       SSL_SESS_CACHE_OFF);
@@ -550,6 +584,8 @@ callback_stress(struct lws *wsi, enum lws_callback_reasons reason,
 		else
 			st.session_unknown++;
 		plant(PL_ESTABLISHED);
+		if (opt.forget_after && st.established == opt.forget_after)
+			forget_sessions();
 		return 0;
 	}
 
@@ -823,6 +859,7 @@ write_summary(void)
 
 	th_json_obj_open(&j, "tls_sessions");
 	th_json_uint(&j, "reused", st.session_reused);
+	th_json_uint(&j, "forgotten_at_established", st.forgotten_at);
 	th_json_uint(&j, "full", st.session_full);
 	th_json_uint(&j, "unknown", st.session_unknown);
 	th_json_obj_close(&j);
@@ -886,6 +923,9 @@ usage(FILE *f)
 "  --require-client-cert  clients must present a cert signed by --ca\n"
 "  --no-tls               plain ws\n"
 "  --no-resume            never resume TLS sessions (no tickets, no cache)\n"
+"  --forget-sessions-after N  after the Nth established connection, forget\n"
+"                         every session: new ticket keys, empty cache (a\n"
+"                         server restarted with new keys)\n"
 "  --duration S           run S seconds then exit (default: until signal)\n"
 "  --max-conns N          refuse sockets beyond N concurrent ones\n"
 "  --seed N               seed for generated payloads (default 0)\n"
@@ -929,6 +969,7 @@ usage(FILE *f)
 
 enum {
 	O_PORT = 256, O_IFACE, O_CERT, O_KEY, O_CA, O_REQ_CC, O_NO_TLS, O_NO_RESUME,
+	O_FORGET,
 	O_DURATION, O_MAX_CONNS, O_SEED, O_PLANT, O_PLANT_EVERY,
 	O_PLANT_INTERVAL, O_CHECK_QUEUE, O_RELOAD_MS, O_RELOAD_CERT,
 	O_RELOAD_KEY, O_RELOAD_MODE, O_VPING, O_VPONG, O_TIMEOUT_SECS,
@@ -945,6 +986,7 @@ static const struct option long_opts[] = {
 	{ "require-client-cert", no_argument, NULL, O_REQ_CC },
 	{ "no-tls", no_argument, NULL, O_NO_TLS },
 	{ "no-resume", no_argument, NULL, O_NO_RESUME },
+	{ "forget-sessions-after", required_argument, NULL, O_FORGET },
 	{ "duration", required_argument, NULL, O_DURATION },
 	{ "max-conns", required_argument, NULL, O_MAX_CONNS },
 	{ "seed", required_argument, NULL, O_SEED },
@@ -988,6 +1030,10 @@ parse_args(int argc, char **argv)
 		case O_REQ_CC: opt.require_client_cert = 1; break;
 		case O_NO_TLS: opt.no_tls = 1; break;
 		case O_NO_RESUME: opt.no_resume = 1; break;
+		case O_FORGET:
+			opt.forget_after = (unsigned long)th_parse_ll(
+				"--forget-sessions-after", optarg, 1, 1000000000);
+			break;
 		case O_DURATION:
 			opt.duration = th_parse_double("--duration", optarg,
 						       0.1, 86400 * 7);
@@ -1097,6 +1143,10 @@ parse_args(int argc, char **argv)
 		th_lws_require_ossl("--no-resume");
 	if (opt.no_resume && opt.no_tls)
 		th_die("--no-resume needs TLS");
+	if (opt.forget_after)
+		th_lws_require_ossl("--forget-sessions-after");
+	if (opt.forget_after && opt.no_tls)
+		th_die("--forget-sessions-after needs TLS");
 	if ((opt.plant_mask & (1u << PL_VERIFY)) && !opt.require_client_cert)
 		th_die("--plant verify needs --require-client-cert");
 	if (!!opt.reload_cert != !!opt.reload_key)

@@ -13,6 +13,8 @@ Cases (--case):
   s2-alert           connection #K is killed by a fatal alert (lws-faultproxy
                      corrupts a byte of the client's Finished: bad_record_mac).
   s2-rst-after-hello connection #K is reset right after its ClientHello.
+  s2-server-forgot   after connection #K the server forgets every session
+                     (new ticket keys, empty cache: a restarted server).
   s3-false-reuse     the server never resumes (--no-resume).  Correct: the
                      client reports no resumption, as the server saw none.
 For the s2 cases, correct is: the faulted connection is the only one that
@@ -28,7 +30,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
-CASES = ["s1-resume", "s2-alert", "s2-rst-after-hello", "s3-false-reuse"]
+CASES = ["s1-resume", "s2-alert", "s2-rst-after-hello", "s2-server-forgot",
+         "s3-false-reuse"]
 FAULT_CONN = 4
 
 
@@ -50,7 +53,9 @@ def proxy_faults_applied(events):
 def body(sc):
     a = sc.args
     sc.name = a.case
-    srv = sc.start_server(["--no-resume"] if a.case == "s3-false-reuse" else [], duration=120)
+    srv_args = {"s3-false-reuse": ["--no-resume"],
+                "s2-server-forgot": ["--forget-sessions-after", str(FAULT_CONN)]}
+    srv = sc.start_server(srv_args.get(a.case, []), duration=120)
     port, extra, proxy = srv.port, [], None
     faults = {"s2-alert": ["--faults", "corrupt", "--dir", "c2s", "--record", "3"],
               "s2-rst-after-hello": ["--faults", "drop-after-hello", "--drop-mode", "rst"]}
@@ -106,6 +111,20 @@ def body(sc):
                    "the connection after the fault succeeds with a full handshake "
                    "(established %s, resumed %s): the poisoned session was evicted"
                    % (after["established"], after["resumed"]))
+        sc.require(resumed >= 0.8 * (recon - 2), "later reconnects resume again (%d of %d)"
+                   % (resumed, recon))
+    elif a.case == "s2-server-forgot":
+        log = summary.get("attempt_log", [])
+        forgot = server["tls_sessions"].get("forgotten_at_established", 0)
+        if forgot != FAULT_CONN or len(log) <= FAULT_CONN:
+            raise sl.SetupError("the server did not forget after connection %d (%s)"
+                                % (FAULT_CONN, forgot))
+        after = log[FAULT_CONN]
+        sc.figure("next_attempt_resumed", after["resumed"])
+        sc.require(recon >= a.reconnects, "all %d reconnects were made (%d)" % (a.reconnects, recon))
+        sc.require(after["established"] and after["resumed"] == 0,
+                   "the connection after the server forgot succeeds with a full handshake "
+                   "(established %s, resumed %s)" % (after["established"], after["resumed"]))
         sc.require(resumed >= 0.8 * (recon - 2), "later reconnects resume again (%d of %d)"
                    % (resumed, recon))
     elif a.case == "s3-false-reuse":
