@@ -720,11 +720,23 @@ th_errq_check_lws_total(const th_errq_check_t *q)
 	return t;
 }
 
+/* one "REASON_NAME": count member per callback reason with a nonzero count */
+static void
+json_nonzero_by_reason(th_json_t *j, const unsigned long *counts)
+{
+	char nb[32];
+	int i;
+
+	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
+		if (counts[i])
+			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
+				     counts[i]);
+}
+
 void
 th_errq_check_json(th_json_t *j, const char *key, const th_errq_check_t *q)
 {
 	unsigned long tp = 0;
-	char nb[32];
 	int i;
 
 	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
@@ -737,26 +749,17 @@ th_errq_check_json(th_json_t *j, const char *key, const th_errq_check_t *q)
 	th_json_uint(j, "lws_left_total", th_errq_check_lws_total(q));
 	th_json_uint(j, "planted_seen_total", tp);
 	th_json_obj_open(j, "lws_left_at_callback");
-	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
-		if (q->lws_left[i])
-			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     q->lws_left[i]);
+	json_nonzero_by_reason(j, q->lws_left);
 	for (i = 0; i < q->n_sites; i++)
 		th_json_uint(j, q->site[i].name, q->site[i].lws_left);
 	th_json_obj_close(j);
 	th_json_obj_open(j, "planted_seen_at_callback");
-	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
-		if (q->planted[i])
-			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     q->planted[i]);
+	json_nonzero_by_reason(j, q->planted);
 	for (i = 0; i < q->n_sites; i++)
 		th_json_uint(j, q->site[i].name, q->site[i].planted);
 	th_json_obj_close(j);
 	th_json_obj_open(j, "pending_inside_ssl_callbacks");
-	for (i = 0; i < TH_ERRQ_CHECK_REASONS; i++)
-		if (q->in_ssl_pending[i])
-			th_json_uint(j, th_lws_reason_name(i, nb, sizeof(nb)),
-				     q->in_ssl_pending[i]);
+	json_nonzero_by_reason(j, q->in_ssl_pending);
 	th_json_obj_close(j);
 	th_errq_tab_json(j, "distinct_entries", &q->tab);
 	th_json_obj_close(j);
