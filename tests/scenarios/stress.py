@@ -32,7 +32,9 @@ def body(sc):
     srv = sc.start_server(["--max-conns", str(4 * a.connections)], duration=a.duration + 60)
     proxy, port, events = sc.start_proxy(
         srv.port, ["--fraction", str(a.fraction), "--faults", FAULTS,
-                   "--after-ms", "50-3000", "--blackhole-ms", "1000-3000",
+                   # byte-triggered, so no fault fires before the client
+                   # has seen its connect complete and knows its local port
+                   "--after-bytes", "1-16384", "--blackhole-ms", "1000-3000",
                    "--stall-ms", "200-1500", "--delay-ms", "5-50"], a.duration + 60)
     rc, summary = sc.run_client(port, ["--connections", str(a.connections),
                                        "--duration", str(a.duration), "--reconnect",
