@@ -34,7 +34,7 @@ def body(sc):
         srv.port, ["--fraction", str(a.fraction), "--faults", FAULTS,
                    # byte-triggered, so no fault fires before the client
                    # has seen its connect complete and knows its local port
-                   "--after-bytes", "1-16384", "--blackhole-ms", "1000-3000",
+                   "--after-bytes", "4096-32768", "--blackhole-ms", "1000-3000",
                    "--stall-ms", "200-1500", "--delay-ms", "5-50"], a.duration + 60)
     rc, summary = sc.run_client(port, ["--connections", str(a.connections),
                                        "--duration", str(a.duration), "--reconnect",
