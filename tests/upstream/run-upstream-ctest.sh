@@ -21,8 +21,15 @@ check "upstream suite has the expected $expected tests (found $n)" [ "$n" = "$ex
 # SAI_INSTANCE_IDX names the background servers' pid files in /tmp
 SAI_INSTANCE_IDX="lwsh-$(basename "$build")" \
 LD_LIBRARY_PATH="$src/destdir/usr/local/share/libwebsockets-test-server/plugins" \
-	ctest --test-dir "$build" -j2 --timeout 120 --output-on-failure > "$build/upstream-ctest.log" 2>&1
+	ctest --test-dir "$build" -j2 --timeout 120 --output-on-failure \
+		--repeat until-pass:2 > "$build/upstream-ctest.log" 2>&1
 rc=$?
+# Upstream's client tests give their background servers a fixed second to
+# start and were seen, rarely, to fail once under load (mbedTLS "connect -1
+# 5 104") and pass on the next run; a test that fails twice is a failure.
+# Say which tests needed the second run rather than hide it.
+retried=$(grep -cE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Timeout)" "$build/upstream-ctest.log" || true)
+echo "    upstream tests that failed a first run: $retried"
 grep -E "tests passed|tests failed|\*\*\*Failed|Timeout|Not Run" "$build/upstream-ctest.log" | sed 's/^/    /'
 check "upstream CTest suite passes (exit $rc; log $build/upstream-ctest.log)" [ $rc -eq 0 ]
 finish
