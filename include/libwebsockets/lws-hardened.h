@@ -50,4 +50,120 @@
 LWS_VISIBLE LWS_EXTERN const char *
 lws_hardened_version(void);
 
+/**
+ * enum lws_hardened_close_cause - why a connection ended
+ *
+ * Recorded once per connection, at the first failure lws sees (or the
+ * peer's close_notify); later failures on the same connection never
+ * overwrite it.  LWSH_CLOSE_NONE means nothing failed: the connection is
+ * still open, or it was closed locally without an error.
+ */
+enum lws_hardened_close_cause {
+	LWSH_CLOSE_NONE,		/* no failure recorded */
+	LWSH_CLOSE_CLEAN,		/* the peer sent a TLS close_notify */
+	LWSH_CLOSE_PEER_RESET,		/* the peer reset the TCP connection */
+	LWSH_CLOSE_DIRTY_EOF,		/* TCP EOF without a close_notify */
+	LWSH_CLOSE_ALERT_RECEIVED,	/* the peer sent a fatal TLS alert */
+	LWSH_CLOSE_ALERT_SENT,		/* we sent a fatal TLS alert */
+	LWSH_CLOSE_TLS_ERROR,		/* a local TLS error, no alert seen */
+	LWSH_CLOSE_IO_ERROR,		/* another socket error */
+	LWSH_CLOSE_TIMEOUT,		/* an lws timeout ended it */
+	LWSH_CLOSE_DEAD_LINK,		/* the link was judged dead */
+
+	LWSH_CLOSE_COUNT		/* not a cause: the number of causes */
+};
+
+/**
+ * lws_hardened_close_cause() - why this connection ended, or is ending
+ *
+ * \param wsi: the connection; valid in any callback that has it, notably
+ *	       LWS_CALLBACK_CLOSED, LWS_CALLBACK_CLIENT_CONNECTION_ERROR and
+ *	       LWS_CALLBACK_WSI_DESTROY
+ *
+ * Returns an enum lws_hardened_close_cause.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_hardened_close_cause(struct lws *wsi);
+
+/**
+ * lws_hardened_close_cause_name() - a short stable name for a close cause
+ *
+ * \param cause: an enum lws_hardened_close_cause
+ *
+ * Returns e.g. "clean", "peer-reset", "dirty-eof", "alert-received",
+ * "alert-sent", "tls-error", "io-error", "timeout", "dead-link", "none";
+ * "unknown" for a value this library does not know.
+ */
+LWS_VISIBLE LWS_EXTERN const char *
+lws_hardened_close_cause_name(int cause);
+
+/**
+ * lws_hardened_tls_error() - describe the first TLS error of a connection
+ *
+ * \param wsi: the connection
+ * \param buf: where to write the description
+ * \param len: size of buf (the text is always NUL-terminated if len > 0)
+ *
+ * The description names the call that failed and what the TLS library
+ * said, e.g. "SSL_accept: SSL_ERROR_SSL: error:0A00010B:SSL routines::wrong
+ * version number", "SSL_read: alert received: fatal bad_record_mac" or
+ * "SSL_read: SSL_ERROR_SYSCALL: errno 104".  Returns the length written,
+ * or 0 (and an empty buf) when the connection has no recorded error.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len);
+
+/**
+ * lws_hardened_tls_alert() - the TLS alert that ended the connection
+ *
+ * \param wsi: the connection
+ *
+ * Returns the alert description (RFC 8446 AlertDescription, e.g. 40 for
+ * handshake_failure) received or sent when the close cause is
+ * LWSH_CLOSE_ALERT_RECEIVED or LWSH_CLOSE_ALERT_SENT, otherwise -1.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_hardened_tls_alert(struct lws *wsi);
+
+/**
+ * enum lws_hardened_counter - events the library counts
+ *
+ * The error-queue counters are process-wide (OpenSSL's error queue belongs
+ * to the thread, not to a context); they stay 0 on TLS backends without an
+ * error queue.
+ */
+enum lws_hardened_counter {
+	/* entries found on the queue before an SSL call and discarded: left
+	 * there by the application or another library on the thread */
+	LWSH_CTR_ERRQ_STALE_DISCARDED,
+	/* entries a callback left inside an SSL call, kept from the call */
+	LWSH_CTR_ERRQ_ISOLATED,
+	/* entries lws drained after a failed call or an lws-internal job */
+	LWSH_CTR_ERRQ_DRAINED,
+
+	LWSH_CTR_COUNT			/* not a counter: how many there are */
+};
+
+/**
+ * lws_hardened_counter() - read one of the library's counters
+ *
+ * \param context: the lws context (may be NULL for process-wide counters)
+ * \param which: an enum lws_hardened_counter
+ *
+ * Returns the count so far, or 0 for a counter this library does not know.
+ */
+LWS_VISIBLE LWS_EXTERN uint64_t
+lws_hardened_counter(struct lws_context *context, int which);
+
+/**
+ * lws_hardened_counter_name() - a stable name for a counter, for reports
+ *
+ * \param which: an enum lws_hardened_counter
+ *
+ * Returns e.g. "errq_stale_discarded", or NULL past the last counter, so
+ * a report can list every counter with a loop that stops at NULL.
+ */
+LWS_VISIBLE LWS_EXTERN const char *
+lws_hardened_counter_name(int which);
+
 ///@}

@@ -33,3 +33,150 @@ lws_hardened_version(void)
 	return "lws-hardened " LWS_HARDENED_RELEASE
 	       " (libwebsockets " LWS_LIBRARY_VERSION ")";
 }
+
+/*
+ * The TLS backend's part: the error-queue module of the OpenSSL glue (also
+ * used for wolfSSL) counts and formats.  Other backends have no queue.
+ */
+#if defined(LWS_WITH_NETWORK) && defined(LWS_WITH_TLS) && \
+    !defined(LWS_WITH_MBEDTLS) && !defined(LWS_WITH_SCHANNEL)
+#define LWSH_TLS_ERRQ 1
+uint64_t
+lws_tls_errq_counter(int which);
+#endif
+
+static const char * const close_cause_names[] = {
+	[LWSH_CLOSE_NONE]		= "none",
+	[LWSH_CLOSE_CLEAN]		= "clean",
+	[LWSH_CLOSE_PEER_RESET]		= "peer-reset",
+	[LWSH_CLOSE_DIRTY_EOF]		= "dirty-eof",
+	[LWSH_CLOSE_ALERT_RECEIVED]	= "alert-received",
+	[LWSH_CLOSE_ALERT_SENT]		= "alert-sent",
+	[LWSH_CLOSE_TLS_ERROR]		= "tls-error",
+	[LWSH_CLOSE_IO_ERROR]		= "io-error",
+	[LWSH_CLOSE_TIMEOUT]		= "timeout",
+	[LWSH_CLOSE_DEAD_LINK]		= "dead-link",
+};
+
+const char *
+lws_hardened_close_cause_name(int cause)
+{
+	if (cause < 0 || cause >= LWSH_CLOSE_COUNT)
+		return "unknown";
+
+	return close_cause_names[cause];
+}
+
+static const char * const counter_names[] = {
+	[LWSH_CTR_ERRQ_STALE_DISCARDED]	= "errq_stale_discarded",
+	[LWSH_CTR_ERRQ_ISOLATED]	= "errq_isolated",
+	[LWSH_CTR_ERRQ_DRAINED]		= "errq_drained",
+};
+
+const char *
+lws_hardened_counter_name(int which)
+{
+	if (which < 0 || which >= LWSH_CTR_COUNT)
+		return NULL;
+
+	return counter_names[which];
+}
+
+uint64_t
+lws_hardened_counter(struct lws_context *context, int which)
+{
+	(void)context;
+
+	if (which < 0 || which >= LWSH_CTR_COUNT)
+		return 0;
+#if defined(LWSH_TLS_ERRQ)
+	return lws_tls_errq_counter(which);
+#else
+	return 0;
+#endif
+}
+
+#if defined(LWS_WITH_NETWORK) && defined(LWS_HARDENED_CONN_CAUSE)
+
+int
+lws_hardened_conn_set_cause(struct lws *wsi, int cause)
+{
+	if (wsi->hconn.cause != LWSH_CLOSE_NONE)
+		return 0;
+
+	wsi->hconn.cause = (uint8_t)cause;
+	lwsl_wsi_info(wsi, "ends: %s", lws_hardened_close_cause_name(cause));
+
+	return 1;
+}
+
+#if !defined(LWSH_TLS_ERRQ)
+/* a backend without an error queue names only the call and the codes */
+int
+lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
+			     size_t len)
+{
+	return lws_snprintf(buf, len, "%s: error %d (code %lu), errno %d",
+			    h->tls_call, h->ssl_error, h->tls_err,
+			    h->sys_errno);
+}
+#endif
+
+int
+lws_hardened_close_cause(struct lws *wsi)
+{
+	return wsi ? wsi->hconn.cause : LWSH_CLOSE_NONE;
+}
+
+int
+lws_hardened_tls_alert(struct lws *wsi)
+{
+	if (!wsi || (wsi->hconn.cause != LWSH_CLOSE_ALERT_RECEIVED &&
+		     wsi->hconn.cause != LWSH_CLOSE_ALERT_SENT) ||
+	    !wsi->hconn.alert_seen)
+		return -1;
+
+	return wsi->hconn.alert_seen - 1;
+}
+
+int
+lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (!wsi || !wsi->hconn.tls_call)
+		return 0;
+
+	return lws_tls_describe_first_error(&wsi->hconn, buf, len);
+}
+
+#else /* the patch that records causes is not applied */
+
+int
+lws_hardened_close_cause(struct lws *wsi)
+{
+	(void)wsi;
+
+	return LWSH_CLOSE_NONE;
+}
+
+int
+lws_hardened_tls_alert(struct lws *wsi)
+{
+	(void)wsi;
+
+	return -1;
+}
+
+int
+lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len)
+{
+	(void)wsi;
+	if (len)
+		buf[0] = '\0';
+
+	return 0;
+}
+
+#endif

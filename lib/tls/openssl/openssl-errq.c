@@ -27,8 +27,23 @@
 #include "private-lib-core.h"
 #include "private-lib-tls-openssl.h"
 
-/* how many scopes had to drop something, for the log lines */
-static unsigned long errq_scoped_callbacks;
+/*
+ * Process-wide, like the queue they are about is per thread: read through
+ * lws_hardened_counter().  Relaxed atomics: they are statistics.
+ */
+static uint64_t errq_counters[LWSH_CTR_COUNT];
+
+static void
+errq_count(int which, uint64_t n)
+{
+	__atomic_fetch_add(&errq_counters[which], n, __ATOMIC_RELAXED);
+}
+
+uint64_t
+lws_tls_errq_counter(int which)
+{
+	return __atomic_load_n(&errq_counters[which], __ATOMIC_RELAXED);
+}
 
 /*
  * Origins already reported at warning level: an application callback that
@@ -99,13 +114,14 @@ lws_tls_errq_scope_leave(lws_tls_errq_scope_t *s, struct lws *wsi,
 
 	e = errq_peek_newest(&file, &line);
 	if (e && e != s->top_before) {
-		errq_scoped_callbacks++;
+		errq_count(LWSH_CTR_ERRQ_ISOLATED, 1);
 		ERR_error_string_n(e, buf, sizeof(buf));
 		if (errq_origin_is_new(file, line))
 			lwsl_warn("%s: %s left an OpenSSL error inside an SSL "
 				  "call; isolated from the call (%s, from %s:%d;"
-				  " %lu so far)\n", wsi ? lws_wsi_tag(wsi) : "-",
-				  what, buf, file, line, errq_scoped_callbacks);
+				  " %llu so far)\n", wsi ? lws_wsi_tag(wsi) : "-",
+				  what, buf, file, line, (unsigned long long)
+				  lws_tls_errq_counter(LWSH_CTR_ERRQ_ISOLATED));
 	}
 	ERR_pop_to_mark();
 }
@@ -126,8 +142,186 @@ lws_tls_errq_drain(struct lws *wsi, const char *where)
 		n++;
 	}
 	ERR_clear_error();
+	if (n)
+		errq_count(LWSH_CTR_ERRQ_DRAINED, (uint64_t)n);
 
 	return n;
+}
+
+void
+lws_tls_errq_clear(struct lws *wsi, const char *call)
+{
+	const char *file = "?";
+	char buf[160];
+	unsigned long e;
+	int line = 0, n = 0, en;
+
+	if (!ERR_peek_error()) {
+		ERR_clear_error(); /* as before: no marks survive either */
+		return;
+	}
+
+	en = errno; /* callers zero it before the call; logging may not */
+
+	/*
+	 * lws drains what its own calls leave, so anything here was left by
+	 * the application or another library sharing the thread.  Left in
+	 * place, SSL_get_error() would take it for the coming call's own.
+	 */
+	while (n < 64 && (e = errq_get_oldest(&file, &line))) {
+		n++;
+		errq_count(LWSH_CTR_ERRQ_STALE_DISCARDED, 1);
+		if (!errq_origin_is_new(file, line))
+			continue;
+		ERR_error_string_n(e, buf, sizeof(buf));
+		lwsl_warn("%s: ignoring stale OpenSSL error before %s: %s "
+			  "(left at %s:%d; %llu so far)\n",
+			  wsi ? lws_wsi_tag(wsi) : "-", call, buf, file, line,
+			  (unsigned long long)lws_tls_errq_counter(
+					LWSH_CTR_ERRQ_STALE_DISCARDED));
+	}
+	ERR_clear_error();
+	errno = en;
+}
+
+#if defined(LWS_HARDENED_CONN_CAUSE)
+static int
+errq_cause_of(struct lws *wsi, int ssl_error, int en, unsigned long e)
+{
+	switch (ssl_error) {
+	case SSL_ERROR_ZERO_RETURN:
+		return LWSH_CLOSE_CLEAN;
+	case SSL_ERROR_SYSCALL:
+		if (en == ECONNRESET || en == EPIPE)
+			return LWSH_CLOSE_PEER_RESET;
+		return !en && !e ? LWSH_CLOSE_DIRTY_EOF : LWSH_CLOSE_IO_ERROR;
+	}
+
+#if defined(SSL_R_UNEXPECTED_EOF_WHILE_READING)
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return LWSH_CLOSE_DIRTY_EOF;
+#endif
+	if (wsi->hconn.alert_seen)
+		return wsi->hconn.alert_sent ? LWSH_CLOSE_ALERT_SENT :
+					       LWSH_CLOSE_ALERT_RECEIVED;
+	/* a received alert is queued as its reason code, even unseen */
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET &&
+	    ERR_GET_REASON(e) < SSL_AD_REASON_OFFSET + 256) {
+		wsi->hconn.alert_seen = (uint16_t)(ERR_GET_REASON(e) -
+						   SSL_AD_REASON_OFFSET + 1);
+		return LWSH_CLOSE_ALERT_RECEIVED;
+	}
+
+	return LWSH_CLOSE_TLS_ERROR;
+}
+
+/* keep the first failure of the connection: it is the one that explains */
+static void
+errq_keep_first(struct lws *wsi, int ssl_error, int en, const char *call)
+{
+	lws_hardened_conn_t *h = &wsi->hconn;
+	char buf[192];
+
+	if (h->tls_call)
+		return;
+
+	h->tls_call = call;
+	h->ssl_error = ssl_error;
+	h->sys_errno = en;
+	h->tls_err = ERR_peek_error();
+	lws_hardened_conn_set_cause(wsi, errq_cause_of(wsi, ssl_error, en,
+							h->tls_err));
+	lws_tls_describe_first_error(h, buf, sizeof(buf));
+	lwsl_wsi_info(wsi, "first TLS error: %s", buf);
+}
+#endif
+
+int
+lws_tls_errq_failed(struct lws *wsi, int ret, const char *call)
+{
+	int en = LWS_ERRNO, m;
+
+	if (!wsi->tls.ssl) /* nothing to ask; callers never get here */
+		return SSL_ERROR_SSL;
+
+	m = SSL_get_error(wsi->tls.ssl, ret);
+	if (m == SSL_ERROR_WANT_READ || m == SSL_ERROR_WANT_WRITE)
+		return m;
+
+#if defined(LWS_HARDENED_CONN_CAUSE)
+	errq_keep_first(wsi, m, en, call);
+#else
+	(void)en;
+#endif
+	lws_tls_errq_drain(wsi, call);
+
+	return m;
+}
+
+#if defined(LWS_HARDENED_CONN_CAUSE)
+static const char *
+errq_ssl_error_name(int m)
+{
+	switch (m) {
+	case SSL_ERROR_SSL:		return "SSL_ERROR_SSL";
+	case SSL_ERROR_SYSCALL:		return "SSL_ERROR_SYSCALL";
+	case SSL_ERROR_ZERO_RETURN:	return "SSL_ERROR_ZERO_RETURN";
+	case SSL_ERROR_WANT_READ:	return "SSL_ERROR_WANT_READ";
+	case SSL_ERROR_WANT_WRITE:	return "SSL_ERROR_WANT_WRITE";
+	}
+
+	return "unexpected SSL_get_error() code";
+}
+
+int
+lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
+			     size_t len)
+{
+	char es[128] = "";
+	int n;
+
+	if (h->alert_seen)
+		return lws_snprintf(buf, len, "%s: alert %s: %s", h->tls_call,
+				    h->alert_sent ? "sent" : "received",
+				    SSL_alert_desc_string_long(
+						(h->alert_seen - 1) & 0xff));
+
+	n = lws_snprintf(buf, len, "%s: %s", h->tls_call,
+			 errq_ssl_error_name(h->ssl_error));
+	if (h->ssl_error != SSL_ERROR_SSL && h->ssl_error != SSL_ERROR_SYSCALL)
+		return n;
+	if (h->tls_err) {
+		ERR_error_string_n(h->tls_err, es, sizeof(es));
+		n += lws_snprintf(buf + n, len - (size_t)n, ": %s", es);
+	}
+	if (h->ssl_error == SSL_ERROR_SYSCALL || h->sys_errno)
+		n += lws_snprintf(buf + n, len - (size_t)n, ": errno %d",
+				  h->sys_errno);
+
+	return n;
+}
+#endif
+
+void
+lws_tls_conn_info_cb(const SSL *ssl, int where, int ret)
+{
+	struct lws *wsi = SSL_get_ex_data(ssl,
+					  openssl_websocket_private_data_index);
+
+#if defined(LWS_HARDENED_CONN_CAUSE)
+	/* remember the first fatal alert, whichever way it went */
+	if (wsi && (where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL &&
+	    !wsi->hconn.alert_seen) {
+		wsi->hconn.alert_seen = (uint16_t)((ret & 0xff) + 1);
+		wsi->hconn.alert_sent = !!(where & SSL_CB_WRITE);
+	}
+#endif
+
+	if (wsi && wsi->a.vhost &&
+	    (where & wsi->a.vhost->tls.ssl_info_event_mask))
+		lws_ssl_info_callback(ssl, where, ret);
 }
 
 /*
@@ -199,6 +393,23 @@ lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 #endif /* !LWS_WITHOUT_CLIENT */
 
 #endif /* LWS_TLS_ERRQ_SCOPED_CALLBACKS */
+
+#if defined(LWS_TLS_ERRQ_SCOPED_SESSION_CB) && defined(LWS_WITH_TLS_SESSIONS)
+int
+lws_tls_errq_session_new_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	lws_tls_errq_scope_t s;
+	int n;
+
+	lws_tls_errq_scope_enter(&s);
+	n = lws_tls_session_new_cb(ssl, sess);
+	lws_tls_errq_scope_leave(&s, SSL_get_ex_data(ssl,
+				 openssl_websocket_private_data_index),
+				 "new-session callback");
+
+	return n;
+}
+#endif
 
 #if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD) && !defined(LWS_WITHOUT_SERVER)
 int

@@ -64,6 +64,36 @@ int
 lws_tls_errq_drain(struct lws *wsi, const char *where);
 
 /*
+ * In place of ERR_clear_error() before an SSL call: whatever is queued now
+ * was left by someone else (lws drains its own), so it is counted and
+ * logged, once per origin file:line, as stale, then cleared.
+ */
+void
+lws_tls_errq_clear(struct lws *wsi, const char *call);
+
+/*
+ * After an SSL I/O call on wsi returned ret <= 0: classify it with
+ * SSL_get_error() while the queue still holds the call's errors, and unless
+ * it only wants to be retried (WANT_READ / WANT_WRITE), keep the first
+ * failure of the connection (close cause, first error code, errno) and
+ * drain the queue.  Returns the SSL_get_error() code.
+ */
+int
+lws_tls_errq_failed(struct lws *wsi, int ret, const char *call);
+
+/* process-wide counters, enum lws_hardened_counter */
+uint64_t
+lws_tls_errq_counter(int which);
+
+/*
+ * The info callback every SSL of ours gets: notes the first fatal alert for
+ * the close cause, then runs lws_ssl_info_callback() for the events the
+ * vhost asked for.
+ */
+void
+lws_tls_conn_info_cb(const SSL *ssl, int where, int ret);
+
+/*
  * Declared only when the patch that hooks them in is applied (it defines the
  * macro), so the library builds with any one patch dropped.
  */
@@ -83,6 +113,14 @@ int
 OpenSSL_client_verify_callback(int preverify_ok, X509_STORE_CTX *x509_ctx);
 int
 lws_ssl_server_name_cb(SSL *ssl, int *ad, void *arg);
+#endif
+
+#if defined(LWS_TLS_ERRQ_SCOPED_SESSION_CB) && defined(LWS_WITH_TLS_SESSIONS)
+/* the client's new-session callback, scoped, and the original */
+int
+lws_tls_errq_session_new_cb(SSL *ssl, SSL_SESSION *sess);
+int
+lws_tls_session_new_cb(SSL *ssl, SSL_SESSION *sess);
 #endif
 
 #if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD)

@@ -1,0 +1,66 @@
+/*
+ * libwebsockets - why a connection ended (lws-hardened)
+ *
+ * Copyright (C) 2026 The lws-hardened authors
+ *
+ * Permission is hereby granted, free of charge, to any person obtaining a copy
+ * of this software and associated documentation files (the "Software"), to
+ * deal in the Software without restriction, including without limitation the
+ * rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+ * sell copies of the Software, and to permit persons to whom the Software is
+ * furnished to do so, subject to the following conditions:
+ *
+ * The above copyright notice and this permission notice shall be included in
+ * all copies or substantial portions of the Software.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ * IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ * FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ * AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ * LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+ * FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+ * IN THE SOFTWARE.
+ *
+ * Each connection keeps the first thing that went wrong with it: a close
+ * cause (enum lws_hardened_close_cause) and, for TLS failures, the call that
+ * failed, its SSL_get_error() class, errno and the first error code the TLS
+ * library queued.  Later failures on the same connection are consequences
+ * and are not kept: the first one is what explains the end.
+ */
+
+#if !defined(__LWS_PRIVATE_LIB_CORE_NET_HARDENED_H__)
+#define __LWS_PRIVATE_LIB_CORE_NET_HARDENED_H__
+
+/* struct lws carries an lws_hardened_conn_t named hconn */
+#define LWS_HARDENED_CONN_CAUSE 1
+
+#define LWSH_ALERT_NONE		0xffff
+
+typedef struct lws_hardened_conn {
+	unsigned long		tls_err;	/* first queued error code */
+	const char		*tls_call;	/* the call that failed */
+	int			ssl_error;	/* its SSL_get_error() class */
+	int			sys_errno;	/* errno just after the call */
+	uint16_t		alert_seen;	/* first fatal alert, +1; 0 none */
+	uint8_t			alert_sent;	/* ...and it was ours */
+	uint8_t			cause;		/* lws_hardened_close_cause */
+} lws_hardened_conn_t;
+
+struct lws;
+
+/*
+ * Record why wsi ends, unless a cause is already recorded.  Returns 1 if
+ * this call recorded it.
+ */
+int
+lws_hardened_conn_set_cause(struct lws *wsi, int cause);
+
+/*
+ * Write a description of the first TLS error in h into buf (the TLS backend
+ * knows how to name its codes).  Returns the length written.
+ */
+int
+lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
+			     size_t len);
+
+#endif
