@@ -50,6 +50,12 @@
 LWS_VISIBLE LWS_EXTERN const char *
 lws_hardened_version(void);
 
+/*
+ * Defined when this header declares the close cause, first-error and
+ * counter accessors below (lws-hardened 0.2.0 on).
+ */
+#define LWS_HARDENED_HAS_CLOSE_CAUSE 1
+
 /**
  * enum lws_hardened_close_cause - why a connection ended
  *
@@ -104,11 +110,13 @@ lws_hardened_close_cause_name(int cause);
  * \param buf: where to write the description
  * \param len: size of buf (the text is always NUL-terminated if len > 0)
  *
- * The description names the call that failed and what the TLS library
- * said, e.g. "SSL_accept: SSL_ERROR_SSL: error:0A00010B:SSL routines::wrong
- * version number", "SSL_read: alert received: fatal bad_record_mac" or
+ * The description names the call that failed, its SSL_get_error() class
+ * and the first error the TLS library queued, then the fatal alert if one
+ * was sent or received, e.g. "SSL_accept: SSL_ERROR_SSL: error:0A00010B:SSL
+ * routines::wrong version number; alert sent: protocol version" or
  * "SSL_read: SSL_ERROR_SYSCALL: errno 104".  Returns the length written,
- * or 0 (and an empty buf) when the connection has no recorded error.
+ * or 0 (and an empty buf) when the connection has no recorded TLS error
+ * (a timeout or a hangup has a close cause but no TLS error).
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len);

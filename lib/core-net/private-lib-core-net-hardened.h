@@ -31,10 +31,11 @@
 #if !defined(__LWS_PRIVATE_LIB_CORE_NET_HARDENED_H__)
 #define __LWS_PRIVATE_LIB_CORE_NET_HARDENED_H__
 
-/* struct lws carries an lws_hardened_conn_t named hconn */
-#define LWS_HARDENED_CONN_CAUSE 1
-
-#define LWSH_ALERT_NONE		0xffff
+/*
+ * struct lws carries an lws_hardened_conn_t named hconn when the patch that
+ * adds it defines LWS_HARDENED_CONN_CAUSE; without it the functions below
+ * still exist and do nothing, so a patch that calls them builds alone.
+ */
 
 typedef struct lws_hardened_conn {
 	unsigned long		tls_err;	/* first queued error code */
@@ -54,6 +55,14 @@ struct lws;
  */
 int
 lws_hardened_conn_set_cause(struct lws *wsi, int cause);
+
+/* lws saw POLLHUP: the cause from the socket's pending error */
+void
+lws_hardened_conn_hangup(struct lws *wsi);
+
+/* an lws timeout (pending_timeout reason) fired on wsi */
+void
+lws_hardened_conn_timeout(struct lws *wsi, int reason);
 
 /*
  * Write a description of the first TLS error in h into buf (the TLS backend

@@ -23,9 +23,13 @@
  */
 
 #include "private-lib-core.h"
+#if defined(LWS_WITH_NETWORK)
+/* included by private-lib-core-net.h too, once struct lws carries hconn */
+#include "private-lib-core-net-hardened.h"
+#endif
 
 /* bumped with every change of the patch set's behaviour or public API */
-#define LWS_HARDENED_RELEASE "0.1.0"
+#define LWS_HARDENED_RELEASE "0.2.0"
 
 const char *
 lws_hardened_version(void)
@@ -110,6 +114,43 @@ lws_hardened_conn_set_cause(struct lws *wsi, int cause)
 	return 1;
 }
 
+void
+lws_hardened_conn_hangup(struct lws *wsi)
+{
+	socklen_t sl = sizeof(int);
+	int e = 0;
+
+	if (wsi->hconn.cause != LWSH_CLOSE_NONE)
+		return;
+
+	/* the socket is being closed: consuming its pending error is fine */
+	if (getsockopt(wsi->desc.sockfd, SOL_SOCKET, SO_ERROR, (char *)&e, &sl))
+		e = LWS_ERRNO;
+	wsi->hconn.sys_errno = e;
+	if (e == ECONNRESET || e == EPIPE)
+		lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_PEER_RESET);
+	else
+		/* no error: the peer went away without closing (TLS) first */
+		lws_hardened_conn_set_cause(wsi, e ? LWSH_CLOSE_IO_ERROR :
+						     LWSH_CLOSE_DIRTY_EOF);
+}
+
+void
+lws_hardened_conn_timeout(struct lws *wsi, int reason)
+{
+	/*
+	 * Idle keep-alive ends and timeouts the application set for its own
+	 * purposes are how those connections are meant to end.
+	 */
+	if (reason == PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE ||
+	    reason == PENDING_TIMEOUT_USER_OK ||
+	    reason == PENDING_TIMEOUT_KILLED_BY_SSL_INFO ||
+	    reason >= PENDING_TIMEOUT_USER_REASON_BASE)
+		return;
+
+	lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_TIMEOUT);
+}
+
 #if !defined(LWSH_TLS_ERRQ)
 /* a backend without an error queue names only the call and the codes */
 int
@@ -152,6 +193,30 @@ lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len)
 }
 
 #else /* the patch that records causes is not applied */
+
+#if defined(LWS_WITH_NETWORK)
+int
+lws_hardened_conn_set_cause(struct lws *wsi, int cause)
+{
+	(void)wsi;
+	(void)cause;
+
+	return 0;
+}
+
+void
+lws_hardened_conn_hangup(struct lws *wsi)
+{
+	(void)wsi;
+}
+
+void
+lws_hardened_conn_timeout(struct lws *wsi, int reason)
+{
+	(void)wsi;
+	(void)reason;
+}
+#endif
 
 int
 lws_hardened_close_cause(struct lws *wsi)

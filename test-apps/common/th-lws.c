@@ -369,12 +369,15 @@ th_lws_reason_name(int reason, char *buf, size_t len)
 #if defined(TH_TLS_BACKEND_openssl)
 
 int
-th_errq_plant(int tag)
+th_errq_plant_at(int tag, const char *file, int line)
 {
 	if (tag < 0 || tag >= TH_PLANT_TAG_MAX)
 		return -1;
-	ERR_raise_data(ERR_LIB_USER, TH_PLANT_REASON_BASE + tag,
-		       "lws-stress plant %d", tag);
+	/* ERR_raise_data() with the caller's origin */
+	ERR_new();
+	ERR_set_debug(file, line, "th_errq_plant");
+	ERR_set_error(ERR_LIB_USER, TH_PLANT_REASON_BASE + tag,
+		      "lws-stress plant %d", tag);
 
 	return 0;
 }
@@ -437,12 +440,11 @@ th_errq_drain(th_errq_cb_t cb, void *opaque, int preserve)
 #elif defined(TH_TLS_BACKEND_wolfssl)
 
 int
-th_errq_plant(int tag)
+th_errq_plant_at(int tag, const char *file, int line)
 {
 	if (tag < 0 || tag >= TH_PLANT_TAG_MAX)
 		return -1;
-	ERR_put_error(ERR_LIB_USER, 0, TH_PLANT_REASON_BASE + tag, __FILE__,
-		      __LINE__);
+	ERR_put_error(ERR_LIB_USER, 0, TH_PLANT_REASON_BASE + tag, file, line);
 
 	return 0;
 }
@@ -492,9 +494,11 @@ th_errq_drain(th_errq_cb_t cb, void *opaque, int preserve)
 #else /* mbedtls: there is no error queue */
 
 int
-th_errq_plant(int tag)
+th_errq_plant_at(int tag, const char *file, int line)
 {
 	(void)tag;
+	(void)file;
+	(void)line;
 	return -1;
 }
 
@@ -762,6 +766,143 @@ th_errq_check_json(th_json_t *j, const char *key, const th_errq_check_t *q)
 	json_nonzero_by_reason(j, q->in_ssl_pending);
 	th_json_obj_close(j);
 	th_errq_tab_json(j, "distinct_entries", &q->tab);
+	th_json_obj_close(j);
+}
+
+/* ---- why connections end ------------------------------------------------ */
+
+int
+th_lws_have_close_cause(void)
+{
+#if defined(LWS_HARDENED_HAS_CLOSE_CAUSE)
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+void
+th_lws_conn_end(struct lws *wsi, th_conn_end_t *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->alert = -1;
+#if defined(LWS_HARDENED_HAS_CLOSE_CAUSE)
+	if (!wsi)
+		return;
+	e->cause = lws_hardened_close_cause_name(lws_hardened_close_cause(wsi));
+	e->alert = lws_hardened_tls_alert(wsi);
+	lws_hardened_tls_error(wsi, e->tls_error, sizeof(e->tls_error));
+#else
+	(void)wsi;
+#endif
+}
+
+void
+th_end_tab_add(th_end_tab_t *t, const th_conn_end_t *e)
+{
+	int i;
+
+	if (!e->cause)
+		return;
+	t->ends++;
+	for (i = 0; i < t->n_causes; i++)
+		if (!strcmp(t->by_cause[i].cause, e->cause))
+			break;
+	if (i == t->n_causes && t->n_causes < TH_END_CAUSES_MAX)
+		t->by_cause[t->n_causes++].cause = e->cause;
+	if (i < t->n_causes)	/* the enum has fewer than 16 names */
+		t->by_cause[i].count++;
+
+	if (!e->tls_error[0]) {
+		t->no_error++;
+		return;
+	}
+	for (i = 0; i < t->n_err; i++)
+		if (!strcmp(t->err[i].cause, e->cause) &&
+		    !strcmp(t->err[i].text, e->tls_error)) {
+			t->err[i].count++;
+			return;
+		}
+	if (t->n_err == TH_END_ERRORS_MAX) {
+		t->err_overflow++;
+		return;
+	}
+	t->err[t->n_err].cause = e->cause;
+	memcpy(t->err[t->n_err].text, e->tls_error, sizeof(e->tls_error));
+	t->err[t->n_err].count = 1;
+	t->n_err++;
+}
+
+void
+th_end_tab_json(th_json_t *j, const char *by_cause_key, const char *errors_key,
+		const th_end_tab_t *t)
+{
+	int i;
+
+	if (!th_lws_have_close_cause()) {
+		th_json_str(j, by_cause_key, NULL);
+		th_json_str(j, errors_key, NULL);
+		return;
+	}
+	th_json_obj_open(j, by_cause_key);
+	for (i = 0; i < t->n_causes; i++)
+		th_json_uint(j, t->by_cause[i].cause, t->by_cause[i].count);
+	th_json_obj_close(j);
+
+	th_json_obj_open(j, errors_key);
+	th_json_uint(j, "ends", t->ends);
+	th_json_uint(j, "without_error", t->no_error);
+	th_json_arr_open(j, "distinct");
+	for (i = 0; i < t->n_err; i++) {
+		th_json_obj_open(j, NULL);
+		th_json_str(j, "cause", t->err[i].cause);
+		th_json_str(j, "text", t->err[i].text);
+		th_json_uint(j, "count", t->err[i].count);
+		th_json_obj_close(j);
+	}
+	th_json_arr_close(j);
+	th_json_uint(j, "not_listed", t->err_overflow);
+	th_json_obj_close(j);
+}
+
+void
+th_lws_counters_snap(th_ctr_snap_t *s, struct lws_context *cx)
+{
+	memset(s, 0, sizeof(*s));
+#if defined(LWS_HARDENED_HAS_CLOSE_CAUSE)
+	{
+		const char *name;
+
+		/* the library says how many it has: NULL past the last */
+		while (s->n < TH_CTR_MAX &&
+		       (name = lws_hardened_counter_name(s->n))) {
+			s->name[s->n] = name;
+			s->value[s->n] = (unsigned long long)
+					lws_hardened_counter(cx, s->n);
+			s->n++;
+		}
+		if (s->n == TH_CTR_MAX && lws_hardened_counter_name(s->n))
+			th_warn("more than %d library counters: only the first "
+				"%d are reported", TH_CTR_MAX, TH_CTR_MAX);
+	}
+#else
+	(void)cx;
+	s->n = -1;
+#endif
+}
+
+void
+th_lws_counters_json(th_json_t *j, const char *key, const th_ctr_snap_t *s)
+{
+	int i;
+
+	if (s->n < 0) {
+		th_json_str(j, key, NULL);
+		return;
+	}
+	th_json_obj_open(j, key);
+	for (i = 0; i < s->n; i++)
+		th_json_uint(j, s->name[i], s->value[i]);
 	th_json_obj_close(j);
 }
 

@@ -106,8 +106,11 @@ typedef struct th_errq_entry {
 	char		text[160];	/* reason string / data */
 } th_errq_entry_t;
 
-/* push one planted error (tag 0..TH_PLANT_TAG_MAX-1); -1 if no OpenSSL API */
-int th_errq_plant(int tag);
+/* push one planted error (tag 0..TH_PLANT_TAG_MAX-1); -1 if no OpenSSL API.
+ * The entry's origin (file:line, which lws-hardened logs once per origin)
+ * is the caller's, so each plant site is told apart. */
+int th_errq_plant_at(int tag, const char *file, int line);
+#define th_errq_plant(tag) th_errq_plant_at(tag, __FILE__, __LINE__)
 /* nonzero if the thread's queue holds anything */
 int th_errq_pending(void);
 /*
@@ -211,6 +214,74 @@ unsigned long th_errq_check_site_lws(const th_errq_check_t *q,
 /* the "error_queue" object */
 void th_errq_check_json(th_json_t *j, const char *key,
 			const th_errq_check_t *q);
+
+/* ---- why connections end (lws-hardened close-cause API) -------------------
+ * Built against lws-hardened headers (LWS_HARDENED_HAS_CLOSE_CAUSE
+ * defined), the apps read at every connection end lws_hardened_close_cause()
+ * (as its name) and lws_hardened_tls_error() (the first TLS error text),
+ * and at the end every
+ * counter of the library (lws_hardened_counter_name() until NULL).  Built
+ * against vanilla headers there is no such API: th_lws_have_close_cause() is
+ * 0, the cause is NULL, and the JSON members written below are null.
+ */
+#define TH_END_TEXT_MAX		240	/* first TLS error text kept */
+#define TH_END_CAUSES_MAX	16	/* distinct cause names tallied */
+#define TH_END_ERRORS_MAX	32	/* distinct (cause, text) pairs listed */
+#define TH_CTR_MAX		32	/* library counters listed */
+
+typedef struct th_conn_end {
+	const char	*cause;		/* e.g. "peer-reset"; NULL: no API */
+	int		alert;		/* lws_hardened_tls_alert(), -1: none */
+	char		tls_error[TH_END_TEXT_MAX]; /* "" if none recorded */
+} th_conn_end_t;
+
+/* 1 if built against lws-hardened headers (the close-cause API exists) */
+int th_lws_have_close_cause(void);
+/* why wsi ended (call in CLOSED / CLIENT_CONNECTION_ERROR / WSI_DESTROY...);
+ * wsi may be NULL (an end lws never reported): cause NULL */
+void th_lws_conn_end(struct lws *wsi, th_conn_end_t *e);
+
+/* ends tallied by cause, with a bounded list of distinct first errors */
+typedef struct th_end_tab {
+	struct {
+		const char	*cause;		/* library's static string */
+		unsigned long	count;
+	} by_cause[TH_END_CAUSES_MAX];
+	int		n_causes;
+	struct {
+		const char	*cause;
+		char		text[TH_END_TEXT_MAX];
+		unsigned long	count;
+	} err[TH_END_ERRORS_MAX];
+	int		n_err;
+	unsigned long	ends;		/* every end added */
+	unsigned long	no_error;	/* ends without a recorded TLS error */
+	unsigned long	err_overflow;	/* ends whose (cause, text) was not
+					 * listed: the list was full */
+} th_end_tab_t;
+
+/* count one end (e->cause NULL: nothing to count, no API) */
+void th_end_tab_add(th_end_tab_t *t, const th_conn_end_t *e);
+/*
+ * by_cause_key: {"peer-reset": n, ...}; errors_key: {"ends", "without_error",
+ * "distinct": [{"cause", "text", "count"}], "not_listed"}.  Both null when
+ * built without the close-cause API.
+ */
+void th_end_tab_json(th_json_t *j, const char *by_cause_key,
+		     const char *errors_key, const th_end_tab_t *t);
+
+/* every counter of the library, by name; taken once (e.g. before
+ * lws_context_destroy()); n = -1 when built without the API */
+typedef struct th_ctr_snap {
+	const char		*name[TH_CTR_MAX];
+	unsigned long long	value[TH_CTR_MAX];
+	int			n;
+} th_ctr_snap_t;
+
+void th_lws_counters_snap(th_ctr_snap_t *s, struct lws_context *cx);
+/* {"errq_stale_discarded": n, ...}, or null without the API */
+void th_lws_counters_json(th_json_t *j, const char *key,
+			  const th_ctr_snap_t *s);
 
 /* ---- stress message header -----------------------------------------------
  * Every client message starts with this header (big endian on the wire),

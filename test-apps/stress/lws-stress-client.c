@@ -70,6 +70,8 @@ static struct {
 	int		check_queue;
 	int		connect_stall_ms;
 	double		max_time;	/* hard limit on the whole run */
+	unsigned int	plant_mask;	/* --plant places */
+	int		plant_interval_ms;
 } opt = {
 	.host = "127.0.0.1",
 	.port = 7681,
@@ -84,7 +86,15 @@ static struct {
 	.drain_ms = 5000,
 	.stats_interval = 1.0,
 	.debug = TH_LWS_LOG_DEFAULT,
+	.plant_interval_ms = 10,
 };
+
+/* --plant places: stale OpenSSL errors left from ordinary code (Q3) */
+enum { PL_BEFORE_CONNECT, PL_TIMER, PL_WRITEABLE, PL_COUNT };
+static const char * const plant_names[PL_COUNT] = {
+	"before-connect", "timer", "writeable",
+};
+static unsigned long plants[PL_COUNT];
 
 /* ---- connection slots and attempt records ------------------------------- */
 
@@ -124,6 +134,7 @@ struct slot {
 	lws_sorted_usec_list_t sul;	/* reconnect / rate / slow read */
 	int		rx_paused;
 	double		t_start;
+	int		in_connect;	/* inside lws_client_connect_via_info() */
 };
 
 struct attempt_rec {
@@ -134,8 +145,11 @@ struct attempt_rec {
 	int8_t		resumed;
 	uint8_t		faulted, cls;
 	uint16_t	reason;
+	uint8_t		cause;		/* causes[] index, CAUSE_NONE: no API */
+	uint16_t	tls_error;	/* tls_errors[] index, TLS_ERR_NONE */
+	int16_t		alert;		/* TLS alert that ended it, -1 none */
 	unsigned long	sent, recv, lost, corrupted, dup, ooo;
-	float		t_end;
+	float		t_start, t_end;
 };
 
 static struct slot *slots;
@@ -147,12 +161,28 @@ static unsigned long recs_dropped;
 static char *reasons[MAX_REASONS];
 static int n_reasons;
 
+/*
+ * Why attempts ended (lws-hardened close-cause API; unused on vanilla
+ * builds): cause names (the library's static strings) and first TLS error
+ * texts, interned for the attempt records, and tallied for the summary.
+ */
+#define MAX_CAUSES 32
+#define CAUSE_NONE 0xff
+#define MAX_TLS_ERRORS 256
+#define TLS_ERR_NONE 0xffff
+static const char *causes[MAX_CAUSES];
+static int n_causes;
+static char *tls_errors[MAX_TLS_ERRORS];
+static int n_tls_errors;
+static th_end_tab_t ends_tab;
+static th_ctr_snap_t counters;
+
 static struct lws_context *context;
 static struct lws_vhost *vhost;
-static int stopping, hit_max_time;
+static int stopping, hit_max_time, destroying;
 static uint64_t t_start, t_stop, connect_seq_next = 1;
 static int next_to_connect, active;
-static lws_sorted_usec_list_t sul_connect, sul_tick, sul_stats;
+static lws_sorted_usec_list_t sul_connect, sul_tick, sul_stats, sul_plant;
 
 /* --check-queue: th-lws queue checker, sites after our lws API calls */
 #define SITE_SERVICE	"after lws_service"
@@ -166,6 +196,7 @@ static struct {
 	unsigned long	key_updates, key_update_failed, key_update_skipped;
 	unsigned long	resumed, resumed_reconn, est_reconn;
 	unsigned long	connect_api_fail;
+	unsigned long	destroyed_unreported; /* WSI_DESTROY, no CCE/CLOSED */
 	unsigned long	port_unknown;
 	int		proxy_events_ok;
 	unsigned long	proxy_lines, proxy_faults;
@@ -199,6 +230,68 @@ reason_idx(const char *s)
 		th_die("out of memory");
 
 	return (uint16_t)n_reasons++;
+}
+
+static uint8_t
+cause_idx(const char *cause)
+{
+	int i;
+
+	if (!cause)
+		return CAUSE_NONE;
+	for (i = 0; i < n_causes; i++)
+		if (!strcmp(causes[i], cause))
+			return (uint8_t)i;
+	if (n_causes == MAX_CAUSES)
+		return CAUSE_NONE;
+	causes[n_causes] = cause;
+
+	return (uint8_t)n_causes++;
+}
+
+static uint16_t
+tls_error_idx(const char *text)
+{
+	int i;
+
+	if (!text || !*text)
+		return TLS_ERR_NONE;
+	for (i = 0; i < n_tls_errors; i++)
+		if (!strcmp(tls_errors[i], text))
+			return (uint16_t)i;
+	if (n_tls_errors == MAX_TLS_ERRORS - 1) {
+		if (!tls_errors[n_tls_errors])
+			tls_errors[n_tls_errors] =
+				strdup("(more distinct TLS errors than kept)");
+		return (uint16_t)n_tls_errors;
+	}
+	tls_errors[n_tls_errors] = strdup(text);
+	if (!tls_errors[n_tls_errors])
+		th_die("out of memory");
+
+	return (uint16_t)n_tls_errors++;
+}
+
+static void
+plant(int place)
+{
+	if (!(opt.plant_mask & (1u << place)))
+		return;
+	/* each place is its own call site: lws-hardened logs each origin */
+	switch (place) {
+	case PL_BEFORE_CONNECT:
+		if (!th_errq_plant(place))
+			plants[place]++;
+		break;
+	case PL_TIMER:
+		if (!th_errq_plant(place))
+			plants[place]++;
+		break;
+	default:
+		if (!th_errq_plant(place))
+			plants[place]++;
+		break;
+	}
 }
 
 static size_t
@@ -268,14 +361,23 @@ maybe_finish(struct slot *s)
 
 /* ---- attempt end -------------------------------------------------------- */
 
+/* wsi: the attempt's wsi in the callback that ends it, NULL if none */
 static void
-attempt_end(struct slot *s, int kind, const char *reason)
+attempt_end(struct slot *s, int kind, const char *reason, struct lws *wsi)
 {
 	struct attempt_rec *r;
+	th_conn_end_t e;
 	unsigned long lost;
 
 	if (s->state != SL_CONNECTING && s->state != SL_ESTABLISHED)
 		return;
+
+	th_lws_conn_end(wsi, &e);
+	th_end_tab_add(&ends_tab, &e);
+	if (e.cause)
+		lwsl_info("%s: conn %u/%u ends: %s%s%s\n", TOOL, s->id,
+			  s->attempt, e.cause, e.tls_error[0] ? ": " : "",
+			  e.tls_error);
 
 	lost = s->sent - s->recv + s->lost_early;
 	/* late arrivals were removed from the missing list; the rest are lost */
@@ -301,6 +403,10 @@ attempt_end(struct slot *s, int kind, const char *reason)
 		r->forced = (uint8_t)s->forced;
 		r->resumed = (int8_t)s->resumed;
 		r->reason = reason_idx(reason);
+		r->cause = cause_idx(e.cause);
+		r->tls_error = tls_error_idx(e.tls_error);
+		r->alert = (int16_t)e.alert;
+		r->t_start = (float)s->t_start;
 		r->sent = s->sent;
 		r->recv = s->recv;
 		r->lost = lost;
@@ -393,14 +499,18 @@ start_connect(struct slot *s)
 				LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
 	}
 
+	plant(PL_BEFORE_CONNECT);
+	s->in_connect = 1;
 	w = lws_client_connect_via_info(&i);
+	s->in_connect = 0;
 	th_errq_check_after(&errq, SITE_CONNECT, NULL);
 	if (opt.connect_stall_ms)	/* a busy application thread */
 		usleep((useconds_t)opt.connect_stall_ms * 1000u);
 	if (!w && s->state == SL_CONNECTING) {
 		/* failed before any callback could tell us */
 		st.connect_api_fail++;
-		attempt_end(s, END_HS_FAIL, "lws_client_connect_via_info failed");
+		attempt_end(s, END_HS_FAIL, "lws_client_connect_via_info failed",
+			    NULL);
 	}
 }
 
@@ -588,7 +698,7 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 		snprintf(rbuf, sizeof(rbuf), "connection error: %s",
 			 in ? (const char *)in : "(no reason)");
 		lwsl_info("%s: conn %u/%u: %s\n", TOOL, s->id, s->attempt, rbuf);
-		attempt_end(s, END_HS_FAIL, rbuf);
+		attempt_end(s, END_HS_FAIL, rbuf, wsi);
 		return 0;
 
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -638,6 +748,7 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		if (slot_may_send(s))
 			lws_callback_on_writable(wsi);
+		plant(PL_WRITEABLE);
 		return 0;
 
 	case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -663,6 +774,27 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 		}
 		return 0;
 
+	case LWS_CALLBACK_WSI_DESTROY:
+		/*
+		 * lws tells every attempt's end with CLIENT_CONNECTION_ERROR
+		 * or CLIENT_CLOSED first.  A wsi destroyed while its attempt is
+		 * still open ended unreported: record it (else the slot waits
+		 * for --max-time).  Not inside the connect call (a NULL return
+		 * reports it) nor at context destroy ("never reported by lws").
+		 */
+		if (s && !s->in_connect && !destroying && s->wsi == wsi &&
+		    (s->state == SL_CONNECTING || s->state == SL_ESTABLISHED)) {
+			st.destroyed_unreported++;
+			lwsl_warn("%s: conn %u/%u: lws destroyed the connection "
+				  "without CLIENT_CONNECTION_ERROR or "
+				  "CLIENT_CLOSED\n", TOOL, s->id, s->attempt);
+			attempt_end(s, s->state == SL_ESTABLISHED ? END_CLOSED :
+				    END_HS_FAIL, "destroyed by lws unreported "
+				    "(no CLIENT_CONNECTION_ERROR / CLIENT_CLOSED)",
+				    wsi);
+		}
+		break;
+
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (s)
 			s->peer_close_code = len >= 2 ?
@@ -682,7 +814,7 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 				 s->peer_close_code);
 		else
 			snprintf(rbuf, sizeof(rbuf), "closed without ws close");
-		attempt_end(s, END_CLOSED, rbuf);
+		attempt_end(s, END_CLOSED, rbuf, wsi);
 		return 0;
 
 	default:
@@ -797,6 +929,13 @@ load_proxy_events(void)
 	fclose(f);
 }
 
+/* seconds kept as float, written rounded to the microsecond */
+static double
+to_us(double s)
+{
+	return (double)(long long)(s * 1e6 + (s < 0 ? -0.5 : 0.5)) / 1e6;
+}
+
 /* the first --attempt-log attempts, in the order they were made */
 static void
 json_attempt_log(th_json_t *j)
@@ -816,6 +955,20 @@ json_attempt_log(th_json_t *j)
 		th_json_bool(j, "established", a->established);
 		th_json_int(j, "resumed", a->resumed);
 		th_json_str(j, "class", a->cls < CL_COUNT ? cls[a->cls] : "?");
+		th_json_str(j, "end", a->kind == END_HS_FAIL ?
+			    "connection-error" : "closed");
+		th_json_str(j, "reason", reasons[a->reason]);
+		/* lws-hardened: why it ended; null on vanilla / not reported */
+		th_json_str(j, "cause", a->cause == CAUSE_NONE ? NULL :
+			    causes[a->cause]);
+		th_json_str(j, "tls_error", a->tls_error == TLS_ERR_NONE ?
+			    NULL : tls_errors[a->tls_error]);
+		if (a->cause != CAUSE_NONE && a->alert >= 0)
+			th_json_int(j, "tls_alert", a->alert);
+		else
+			th_json_str(j, "tls_alert", NULL);
+		th_json_double(j, "t_start_s", to_us(a->t_start));
+		th_json_double(j, "duration_s", to_us(a->t_end - a->t_start));
 		th_json_obj_close(j);
 	}
 	th_json_arr_close(j);
@@ -967,6 +1120,8 @@ write_summary(int rc)
 	th_json_uint(&j, "handshake_ok", st.hs_ok);
 	th_json_uint(&j, "handshake_failed", st.hs_fail);
 	th_json_uint(&j, "connect_api_failed", st.connect_api_fail);
+	/* lws destroyed the wsi without CLIENT_CONNECTION_ERROR/CLOSED */
+	th_json_uint(&j, "destroyed_unreported", st.destroyed_unreported);
 	th_json_uint(&j, "local_port_unknown", st.port_unknown);
 	th_json_uint(&j, "records_dropped", recs_dropped);
 	th_json_obj_close(&j);
@@ -1032,6 +1187,17 @@ write_summary(int rc)
 	/* like the server's: always there, "checked" says if it means anything */
 	th_errq_check_json(&j, "error_queue", &errq);
 
+	th_json_obj_open(&j, "plants");
+	for (c = 0; c < PL_COUNT; c++)
+		if (opt.plant_mask & (1u << c))
+			th_json_uint(&j, plant_names[c], plants[c]);
+	th_json_obj_close(&j);
+
+	/* lws-hardened only; null on vanilla builds (no such API) */
+	th_json_bool(&j, "close_cause_api", th_lws_have_close_cause());
+	th_end_tab_json(&j, "ends_by_cause", "first_tls_errors", &ends_tab);
+	th_lws_counters_json(&j, "hardened_counters", &counters);
+
 	json_attempt_log(&j);
 
 	th_json_arr_open(&j, "first_collateral");
@@ -1082,6 +1248,14 @@ sul_stats_cb(lws_sorted_usec_list_t *sul)
 }
 
 static void
+sul_plant_cb(lws_sorted_usec_list_t *sul)
+{
+	plant(PL_TIMER);
+	lws_sul_schedule(context, 0, &sul_plant, sul_plant_cb,
+			 (lws_usec_t)opt.plant_interval_ms * LWS_US_PER_MS);
+}
+
+static void
 sul_tick_cb(lws_sorted_usec_list_t *sul)
 {
 	lws_sul_schedule(context, 0, &sul_tick, sul_tick_cb, 50 * LWS_US_PER_MS);
@@ -1095,6 +1269,7 @@ begin_stop(void)
 	stopping = 1;
 	t_stop = th_now_us();
 	lws_sul_cancel(&sul_connect);
+	lws_sul_cancel(&sul_plant);
 	for (i = 0; i < opt.conns; i++) {
 		struct slot *s = &slots[i];
 
@@ -1194,17 +1369,30 @@ usage(FILE *f)
 "                         lws_client_connect_via_info() (a busy application):\n"
 "                         a peer that speaks first has its bytes waiting\n"
 "                         before lws's first SSL_connect()\n"
-"  --attempt-log N        list the first N attempts in the JSON summary\n"
-"                         (established, resumed, end class), in order\n"
+"  --plant WHERE          push a stale OpenSSL error (ERR_LIB_USER, reason\n"
+"                         0x%x+tag, origin this file:line) from WHERE, ordinary\n"
+"                         code outside any SSL call; repeatable.  WHERE is\n"
+"                         before-connect (right before each\n"
+"                         lws_client_connect_via_info()), timer, writeable\n"
+"                         (after each message sent) (OpenSSL API backends)\n"
+"  --plant-interval-ms N  timer plant period (default 10)\n"
+"  --attempt-log N        list the first N attempts in the JSON summary, in\n"
+"                         order: established, resumed, end class, end kind,\n"
+"                         reason, and (lws-hardened) close cause, first TLS\n"
+"                         error and TLS alert number, start time, duration\n"
 "  --drain-ms N           at the end, wait up to N ms for echoes (def 5000)\n"
 "  --stats-interval S     status line every S s (0 = off, default 1)\n"
-"  --json FILE            final JSON summary ('-' = stdout)\n"
+"  --json FILE            final JSON summary ('-' = stdout); built against\n"
+"                         lws-hardened it also has ends_by_cause (attempt\n"
+"                         ends by close cause), first_tls_errors (distinct\n"
+"                         first TLS error texts) and hardened_counters (the\n"
+"                         library's counters); null on vanilla builds\n"
 "  --debug LEVEL          lws log level: number or list (err,warn,notice,...)\n"
 "  --help                 this text\n"
 "\n"
 "Exit status: 0 no collateral end and no lost / corrupted / duplicated /\n"
 "out-of-order message on unfaulted connections (and resumption target met);\n"
-"1 otherwise; 2 usage or setup error.\n");
+"1 otherwise; 2 usage or setup error.\n", TH_PLANT_REASON_BASE);
 }
 
 enum {
@@ -1213,7 +1401,8 @@ enum {
 	O_RECONNECT, O_RECONNECT_DELAY, O_MAX_RECONNECTS, O_CLOSE_AFTER,
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
-	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL, O_HELP
+	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL,
+	O_PLANT, O_PLANT_INTERVAL, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1252,6 +1441,8 @@ static const struct option long_opts[] = {
 	{ "max-time", required_argument, NULL, O_MAX_TIME },
 	{ "check-queue", no_argument, NULL, O_CHECK_QUEUE },
 	{ "connect-stall-ms", required_argument, NULL, O_CONNECT_STALL },
+	{ "plant", required_argument, NULL, O_PLANT },
+	{ "plant-interval-ms", required_argument, NULL, O_PLANT_INTERVAL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1374,6 +1565,22 @@ parse_args(int argc, char **argv)
 			opt.connect_stall_ms = (int)th_parse_ll(
 				"--connect-stall-ms", optarg, 1, 10000);
 			break;
+		case O_PLANT: {
+			int k;
+
+			for (k = 0; k < PL_COUNT; k++)
+				if (!strcmp(optarg, plant_names[k]))
+					break;
+			if (k == PL_COUNT)
+				th_die("--plant: unknown place '%s' (see --help)",
+				       optarg);
+			opt.plant_mask |= 1u << k;
+			break;
+		}
+		case O_PLANT_INTERVAL:
+			opt.plant_interval_ms = (int)th_parse_ll(
+					"--plant-interval-ms", optarg, 1, 3600000);
+			break;
 		case O_MAX_TIME:
 			opt.max_time = th_parse_double("--max-time", optarg, 1, 86400);
 			break;
@@ -1427,6 +1634,10 @@ parse_args(int argc, char **argv)
 		th_lws_require_ossl("--max-fragment");
 	if (opt.check_queue)
 		th_lws_require_ossl("--check-queue");
+	if (opt.plant_mask)
+		th_lws_require_ossl("--plant");
+	if (opt.plant_interval_ms != 10 && !(opt.plant_mask & (1u << PL_TIMER)))
+		th_die("--plant-interval-ms needs --plant timer");
 	if (opt.key_update && opt.tls_max == 12)
 		th_die("--key-update needs TLS 1.3, not --tls-max 1.2");
 	if (!opt.duration && !opt.msgs_per_conn && !opt.close_after)
@@ -1520,6 +1731,9 @@ main(int argc, char **argv)
 	if (opt.stats_interval > 0)
 		lws_sul_schedule(context, 0, &sul_stats, sul_stats_cb,
 			 (lws_usec_t)(opt.stats_interval * LWS_US_PER_SEC));
+	if (opt.plant_mask & (1u << PL_TIMER))
+		lws_sul_schedule(context, 0, &sul_plant, sul_plant_cb,
+			 (lws_usec_t)opt.plant_interval_ms * LWS_US_PER_MS);
 
 	while (n >= 0) {
 		uint64_t now = th_now_us();
@@ -1565,8 +1779,11 @@ main(int argc, char **argv)
 	lws_sul_cancel(&sul_tick);
 	lws_sul_cancel(&sul_stats);
 	lws_sul_cancel(&sul_connect);
+	lws_sul_cancel(&sul_plant);
 	for (i = 0; i < opt.conns; i++)
 		lws_sul_cancel(&slots[i].sul);
+	th_lws_counters_snap(&counters, context);
+	destroying = 1;
 	lws_context_destroy(context);
 	th_lws_signals_set_context(NULL);
 	/* ends lws did not report: count them, forced */
@@ -1576,7 +1793,7 @@ main(int argc, char **argv)
 			slots[i].forced = 1;
 			attempt_end(&slots[i], slots[i].state == SL_ESTABLISHED ?
 				    END_CLOSED : END_HS_FAIL,
-				    "never reported by lws");
+				    "never reported by lws", NULL);
 		}
 
 	if (opt.stats_interval > 0)
@@ -1602,6 +1819,8 @@ main(int argc, char **argv)
 	free(recs);
 	for (i = 0; i < MAX_REASONS; i++)
 		free(reasons[i]);
+	for (i = 0; i < MAX_TLS_ERRORS; i++)
+		free(tls_errors[i]);
 	if (pports) {
 		for (i = 0; i < 65536; i++)
 			free(pports[i].faulted);

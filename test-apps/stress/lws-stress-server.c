@@ -108,6 +108,7 @@ struct conn {
 	int		peer_close_code; /* -1: no ws close from peer */
 	int		port;
 	int		large_sent;
+	uint64_t	t_accept_us;	/* WSI_CREATE of an accepted socket */
 	uint8_t		*rx;
 	size_t		rx_len, rx_cap;
 	int		rx_binary;
@@ -135,6 +136,18 @@ static struct {
 	unsigned long	reloads, reload_ret_nonzero;
 	unsigned long	reload_entries_total, reload_lws_entries_total;
 } st;
+
+/*
+ * Why TLS connections ended (lws-hardened close-cause API; empty on vanilla
+ * builds) and how long failed handshakes lived, accept to end.
+ */
+#define MAX_HS_FAIL_SAMPLES 1000000
+static th_end_tab_t ends_tab;
+static float *hs_fail_ms;
+static size_t n_hs_fail_ms, cap_hs_fail_ms;
+static unsigned long hs_fail_ms_dropped;
+static double hs_fail_ms_max;
+static th_ctr_snap_t counters;
 
 struct reload_rec {
 	unsigned long	idx;
@@ -406,6 +419,7 @@ conn_new(struct lws *wsi)
 	c->id = next_conn_id++;
 	c->accepted = serving;
 	c->peer_close_code = -1;
+	c->t_accept_us = th_now_us();
 	c->next = conns;
 	if (conns)
 		conns->prev = c;
@@ -420,12 +434,42 @@ conn_new(struct lws *wsi)
 }
 
 static void
-conn_destroy(struct conn *c)
+hs_fail_time_add(double ms)
+{
+	if (ms > hs_fail_ms_max)
+		hs_fail_ms_max = ms;
+	if (n_hs_fail_ms == cap_hs_fail_ms && cap_hs_fail_ms < MAX_HS_FAIL_SAMPLES) {
+		size_t nc = cap_hs_fail_ms ? cap_hs_fail_ms * 2 : 1024;
+		float *n = realloc(hs_fail_ms, nc * sizeof(*n));
+
+		if (n) {
+			hs_fail_ms = n;
+			cap_hs_fail_ms = nc;
+		}
+	}
+	if (n_hs_fail_ms < cap_hs_fail_ms)
+		hs_fail_ms[n_hs_fail_ms++] = (float)ms;
+	else
+		hs_fail_ms_dropped++;
+}
+
+/* wsi: the connection's wsi at WSI_DESTROY, NULL if lws never reported it */
+static void
+conn_destroy(struct conn *c, struct lws *wsi)
 {
 	if (c->accepted) {
 		st.live--;
-		if (!c->progressed && !c->established && !opt.no_tls)
+		if (!opt.no_tls && wsi) {
+			th_conn_end_t e;
+
+			th_lws_conn_end(wsi, &e);
+			th_end_tab_add(&ends_tab, &e);
+		}
+		if (!c->progressed && !c->established && !opt.no_tls) {
 			st.handshake_failures++;
+			hs_fail_time_add((double)(th_now_us() - c->t_accept_us) /
+					 1000.0);
+		}
 		if (c->established) {
 			st.closed++;
 			st.est_live--;
@@ -512,7 +556,7 @@ callback_stress(struct lws *wsi, enum lws_callback_reasons reason,
 			pending_conn = NULL;
 		if (c) {
 			lws_set_opaque_user_data(wsi, NULL);
-			conn_destroy(c);
+			conn_destroy(c, wsi);
 		}
 		return 0;
 
@@ -808,6 +852,36 @@ sul_reload_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- summary ------------------------------------------------------------ */
 
+static int
+cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* accept-to-end times of failed handshakes: count, median, max */
+static void
+json_hs_fail_times(th_json_t *j, const char *key)
+{
+	double median = 0;
+
+	if (n_hs_fail_ms) {
+		qsort(hs_fail_ms, n_hs_fail_ms, sizeof(*hs_fail_ms), cmp_float);
+		median = n_hs_fail_ms % 2 ? hs_fail_ms[n_hs_fail_ms / 2] :
+			 ((double)hs_fail_ms[n_hs_fail_ms / 2 - 1] +
+			  hs_fail_ms[n_hs_fail_ms / 2]) / 2;
+	}
+	th_json_obj_open(j, key);
+	th_json_uint(j, "count", n_hs_fail_ms + hs_fail_ms_dropped);
+	/* floats: round to the microsecond */
+	th_json_double(j, "median", (double)(long long)(median * 1e3 + 0.5) / 1e3);
+	th_json_double(j, "max", (double)(long long)(hs_fail_ms_max * 1e3 + 0.5) / 1e3);
+	/* the median is over the first MAX_HS_FAIL_SAMPLES only */
+	th_json_uint(j, "not_sampled", hs_fail_ms_dropped);
+	th_json_obj_close(j);
+}
+
 static void
 write_summary(void)
 {
@@ -834,7 +908,13 @@ write_summary(void)
 	th_json_uint(&j, "handshake_failures", st.handshake_failures);
 	th_json_uint(&j, "max_concurrent_sockets", st.live_max);
 	th_json_uint(&j, "max_concurrent_established", st.est_max);
+	json_hs_fail_times(&j, "handshake_failure_ms");
 	th_json_obj_close(&j);
+
+	/* lws-hardened only; null on vanilla builds (no such API) */
+	th_json_bool(&j, "close_cause_api", th_lws_have_close_cause());
+	th_end_tab_json(&j, "ends_by_cause", "first_tls_errors", &ends_tab);
+	th_lws_counters_json(&j, "hardened_counters", &counters);
 
 	th_json_obj_open(&j, "close_reasons");
 	th_json_uint(&j, "peer_ws_close", st.close_peer_ws);
@@ -958,7 +1038,12 @@ usage(FILE *f)
 "                         sent in 32 KiB fragments through WRITEABLE\n"
 "  --max-msg BYTES        largest accepted message (default 16 MiB)\n"
 "  --stats-interval S     status line to stderr every S s (0 = off, default 1)\n"
-"  --json FILE            final JSON summary ('-' = stdout)\n"
+"  --json FILE            final JSON summary ('-' = stdout); it has\n"
+"                         connections.handshake_failure_ms (accept to end of\n"
+"                         failed handshakes), and built against lws-hardened\n"
+"                         ends_by_cause (TLS connection ends by close cause),\n"
+"                         first_tls_errors (distinct first TLS error texts)\n"
+"                         and hardened_counters; null on vanilla builds\n"
 "  --ready-file PATH      write the listening port to PATH once listening\n"
 "  --debug LEVEL          lws log level: number or list (err,warn,notice,...)\n"
 "  --help                 this text\n"
@@ -1319,14 +1404,16 @@ main(int argc, char **argv)
 	lws_sul_cancel(&sul_stats);
 	lws_sul_cancel(&sul_plant);
 	lws_sul_cancel(&sul_reload);
+	th_lws_counters_snap(&counters, context);
 	lws_context_destroy(context);
 	th_lws_signals_set_context(NULL);
 	while (conns)	/* lws reported no destroy for these: still free them */
-		conn_destroy(conns);
+		conn_destroy(conns, NULL);
 	if (opt.stats_interval > 0)
 		print_stats();
 	write_summary();
 	cleanup_workdir();
+	free(hs_fail_ms);
 
 	return 0;
 }

@@ -52,22 +52,29 @@ lws_tls_errq_counter(int which)
  */
 #define ERRQ_ORIGINS 16
 static struct {
-	const char	*file;
+	char		file[48];	/* OpenSSL 3 frees its copy with the entry */
 	int		line;
 } errq_origins[ERRQ_ORIGINS];
 
 static int
 errq_origin_is_new(const char *file, int line)
 {
+	size_t fl = strlen(file);
 	int n;
 
-	for (n = 0; n < ERRQ_ORIGINS && errq_origins[n].file; n++)
-		if (errq_origins[n].file == file && errq_origins[n].line == line)
+	/* the tail of the path is what tells origins apart */
+	if (fl >= sizeof(errq_origins[0].file))
+		file += fl - (sizeof(errq_origins[0].file) - 1);
+
+	for (n = 0; n < ERRQ_ORIGINS && errq_origins[n].file[0]; n++)
+		if (errq_origins[n].line == line &&
+		    !strcmp(errq_origins[n].file, file))
 			return 0;
-	if (n < ERRQ_ORIGINS) {
-		errq_origins[n].file = file;
-		errq_origins[n].line = line;
-	}
+	if (n == ERRQ_ORIGINS)
+		return 0; /* table full: enough has been said */
+
+	lws_strncpy(errq_origins[n].file, file, sizeof(errq_origins[n].file));
+	errq_origins[n].line = line;
 
 	return 1;
 }
@@ -75,21 +82,33 @@ errq_origin_is_new(const char *file, int line)
 static unsigned long
 errq_peek_newest(const char **file, int *line)
 {
+	unsigned long e;
+
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LWS_WITH_BORINGSSL)
-	return ERR_peek_last_error_all(file, line, NULL, NULL, NULL);
+	e = ERR_peek_last_error_all(file, line, NULL, NULL, NULL);
 #else
-	return ERR_peek_last_error_line(file, line);
+	e = ERR_peek_last_error_line(file, line);
 #endif
+	if (!*file)
+		*file = "?";
+
+	return e;
 }
 
 static unsigned long
 errq_get_oldest(const char **file, int *line)
 {
+	unsigned long e;
+
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LWS_WITH_BORINGSSL)
-	return ERR_get_error_all(file, line, NULL, NULL, NULL);
+	e = ERR_get_error_all(file, line, NULL, NULL, NULL);
 #else
-	return ERR_get_error_line(file, line);
+	e = ERR_get_error_line(file, line);
 #endif
+	if (!*file)
+		*file = "?";
+
+	return e;
 }
 
 void
@@ -241,8 +260,8 @@ errq_keep_first(struct lws *wsi, int ssl_error, int en, const char *call)
 }
 #endif
 
-int
-lws_tls_errq_failed(struct lws *wsi, int ret, const char *call)
+static int
+errq_failed(struct lws *wsi, int ret, const char *call, int keep)
 {
 	int en = LWS_ERRNO, m;
 
@@ -254,13 +273,31 @@ lws_tls_errq_failed(struct lws *wsi, int ret, const char *call)
 		return m;
 
 #if defined(LWS_HARDENED_CONN_CAUSE)
-	errq_keep_first(wsi, m, en, call);
+	if (keep)
+		errq_keep_first(wsi, m, en, call);
 #else
 	(void)en;
+	(void)keep;
 #endif
 	lws_tls_errq_drain(wsi, call);
 
 	return m;
+}
+
+int
+lws_tls_errq_failed(struct lws *wsi, int ret, const char *call)
+{
+	return errq_failed(wsi, ret, call, 1);
+}
+
+int
+lws_tls_errq_failed_shutdown(struct lws *wsi, int ret)
+{
+	/*
+	 * The close was decided already, for its own reason: a peer that
+	 * resets rather than answer our close_notify does not explain it.
+	 */
+	return errq_failed(wsi, ret, "SSL_shutdown", 0);
 }
 
 #if defined(LWS_HARDENED_CONN_CAUSE)
@@ -278,6 +315,23 @@ errq_ssl_error_name(int m)
 	return "unexpected SSL_get_error() code";
 }
 
+/*
+ * RFC 8446 alerts OpenSSL 3.0's SSL_alert_desc_string_long() calls
+ * "unknown" (it predates them); the rest it names itself.
+ */
+static const char *
+errq_alert_name(int desc)
+{
+	switch (desc) {
+	case 109: return "missing extension";
+	case 115: return "unknown PSK identity";
+	case 116: return "certificate required";
+	case 120: return "no application protocol";
+	}
+
+	return SSL_alert_desc_string_long(desc);
+}
+
 int
 lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 			     size_t len)
@@ -285,16 +339,9 @@ lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 	char es[128] = "";
 	int n;
 
-	if (h->alert_seen)
-		return lws_snprintf(buf, len, "%s: alert %s: %s", h->tls_call,
-				    h->alert_sent ? "sent" : "received",
-				    SSL_alert_desc_string_long(
-						(h->alert_seen - 1) & 0xff));
-
+	/* the call's own account first; an alert, if any, completes it */
 	n = lws_snprintf(buf, len, "%s: %s", h->tls_call,
 			 errq_ssl_error_name(h->ssl_error));
-	if (h->ssl_error != SSL_ERROR_SSL && h->ssl_error != SSL_ERROR_SYSCALL)
-		return n;
 	if (h->tls_err) {
 		ERR_error_string_n(h->tls_err, es, sizeof(es));
 		n += lws_snprintf(buf + n, len - (size_t)n, ": %s", es);
@@ -302,6 +349,10 @@ lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 	if (h->ssl_error == SSL_ERROR_SYSCALL || h->sys_errno)
 		n += lws_snprintf(buf + n, len - (size_t)n, ": errno %d",
 				  h->sys_errno);
+	if (h->alert_seen)
+		n += lws_snprintf(buf + n, len - (size_t)n, "; alert %s: %s",
+				  h->alert_sent ? "sent" : "received",
+				  errq_alert_name((h->alert_seen - 1) & 0xff));
 
 	return n;
 }
@@ -316,7 +367,7 @@ lws_tls_conn_info_cb(const SSL *ssl, int where, int ret)
 #if defined(LWS_HARDENED_CONN_CAUSE)
 	/* remember the first fatal alert, whichever way it went */
 	if (wsi && (where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL &&
-	    !wsi->hconn.alert_seen) {
+	    !wsi->hconn.alert_seen && !wsi->hconn.tls_call) {
 		wsi->hconn.alert_seen = (uint16_t)((ret & 0xff) + 1);
 		wsi->hconn.alert_sent = !!(where & SSL_CB_WRITE);
 	}

@@ -81,6 +81,10 @@ lws_tls_errq_clear(struct lws *wsi, const char *call);
 int
 lws_tls_errq_failed(struct lws *wsi, int ret, const char *call);
 
+/* the same for SSL_shutdown(), whose failure is not kept as the first */
+int
+lws_tls_errq_failed_shutdown(struct lws *wsi, int ret);
+
 /* process-wide counters, enum lws_hardened_counter */
 uint64_t
 lws_tls_errq_counter(int which);
