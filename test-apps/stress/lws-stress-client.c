@@ -26,6 +26,7 @@
 
 #if defined(TH_TLS_BACKEND_openssl)
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #endif
 
 #define TOOL "lws-stress-client"
@@ -43,6 +44,7 @@ static struct {
 	const char	*path;
 	int		no_tls, insecure;
 	const char	*ca, *cert, *key;
+	int		cert_from_blob;	/* --cert-from-blob */
 	int		conns;
 	unsigned long	msgs_per_conn;
 	double		duration;
@@ -446,6 +448,59 @@ attempt_end(struct slot *s, int kind, const char *reason, struct lws *wsi)
 /* connection validity (ws PING / hangup), --validity-ping */
 static lws_retry_bo_t retry;
 
+/* --cert-from-blob: DER copies that live as long as the context */
+static uint8_t *blob_der[2];
+
+#if defined(TH_HAVE_OSSL_API)
+static size_t
+pem_file_to_der(const char *path, int is_key, uint8_t **der)
+{
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	unsigned char *p;
+	BIO *b;
+	int n;
+
+	b = BIO_new_file(path, "r");
+	if (!b)
+		th_die("cannot open '%s'", path);
+	if (is_key)
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	else
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (!k && !x)
+		th_die("'%s' holds no PEM %s", path,
+		       is_key ? "private key" : "certificate");
+	/* a key in its type's own DER form: what lws's probe decodes */
+	n = k ? i2d_PrivateKey(k, NULL) : i2d_X509(x, NULL);
+	if (n <= 0 || !(*der = malloc((size_t)n)))
+		th_die("cannot convert '%s' to DER", path);
+	p = *der;
+	n = k ? i2d_PrivateKey(k, &p) : i2d_X509(x, &p);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	ERR_clear_error(); /* ours, not lws's: keep the counters honest */
+
+	return (size_t)n;
+}
+#endif
+
+static void
+set_client_cert_blobs(void)
+{
+#if defined(TH_HAVE_OSSL_API)
+	size_t n;
+
+	n = pem_file_to_der(opt.cert, 0, &blob_der[0]);
+	lws_system_blob_direct_set(lws_system_get_blob(context,
+			LWS_SYSBLOB_TYPE_CLIENT_CERT_DER, 0), blob_der[0], n);
+	n = pem_file_to_der(opt.key, 1, &blob_der[1]);
+	lws_system_blob_direct_set(lws_system_get_blob(context,
+			LWS_SYSBLOB_TYPE_CLIENT_KEY_DER, 0), blob_der[1], n);
+#endif
+}
+
 static void
 start_connect(struct slot *s)
 {
@@ -491,6 +546,8 @@ start_connect(struct slot *s)
 	i.pwsi = &s->wsi;
 	if (opt.validity_ping)
 		i.retry_and_idle_policy = &retry;
+	if (opt.cert_from_blob)
+		i.sys_tls_client_cert = 1;	/* blob index 0, plus one */
 	if (!opt.no_tls) {
 		i.ssl_connection = LCCSCF_USE_SSL;
 		if (opt.insecure)
@@ -1327,6 +1384,11 @@ usage(FILE *f)
 "  --ca FILE              verify the server against this CA\n"
 "  --insecure             do not verify the server certificate\n"
 "  --cert FILE --key FILE client certificate and key\n"
+"  --cert-from-blob       hand --cert/--key to lws as DER system blobs\n"
+"                         (lws_system_blob, the connection's\n"
+"                         sys_tls_client_cert), as devices keep them in\n"
+"                         flash; lws tries the key as RSA, then as EC\n"
+"                         (OpenSSL API backends only)\n"
 "  --connections N        concurrent connections (default 1, max 100000)\n"
 "  --messages-per-conn M  each connection slot sends M messages in total\n"
 "                         (over all its reconnects), then closes and stops\n"
@@ -1402,7 +1464,7 @@ enum {
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
 	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL,
-	O_PLANT, O_PLANT_INTERVAL, O_HELP
+	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1412,6 +1474,7 @@ static const struct option long_opts[] = {
 	{ "ca", required_argument, NULL, O_CA },
 	{ "insecure", no_argument, NULL, O_INSECURE },
 	{ "cert", required_argument, NULL, O_CERT },
+	{ "cert-from-blob", no_argument, NULL, O_CERT_BLOB },
 	{ "key", required_argument, NULL, O_KEY },
 	{ "connections", required_argument, NULL, O_CONNS },
 	{ "messages-per-conn", required_argument, NULL, O_MPC },
@@ -1489,6 +1552,7 @@ parse_args(int argc, char **argv)
 		case O_CA: opt.ca = optarg; break;
 		case O_INSECURE: opt.insecure = 1; break;
 		case O_CERT: opt.cert = optarg; break;
+		case O_CERT_BLOB: opt.cert_from_blob = 1; break;
 		case O_KEY: opt.key = optarg; break;
 		case O_CONNS:
 			opt.conns = (int)th_parse_ll("--connections", optarg, 1,
@@ -1628,6 +1692,11 @@ parse_args(int argc, char **argv)
 		th_die("--ca and --insecure exclude each other");
 	if (opt.key_update)
 		th_lws_require_ossl("--key-update");
+	if (opt.cert_from_blob) {
+		th_lws_require_ossl("--cert-from-blob");
+		if (!opt.cert || !opt.key)
+			th_die("--cert-from-blob needs --cert and --key");
+	}
 	if (opt.tls_max)
 		th_lws_require_ossl("--tls-max");
 	if (opt.max_fragment)
@@ -1705,7 +1774,9 @@ main(int argc, char **argv)
 	info.protocols = protocols;
 	info.fd_limit_per_thread = (unsigned int)(opt.conns + 64);
 	if (!opt.no_tls) {
-		th_lws_tls_client_info(&info, opt.ca, opt.cert, opt.key);
+		th_lws_tls_client_info(&info, opt.ca,
+				       opt.cert_from_blob ? NULL : opt.cert,
+				       opt.cert_from_blob ? NULL : opt.key);
 		/* lws 4.3.5 keeps a client session cache per vhost by default */
 #if defined(TH_TLS_BACKEND_openssl)
 		if (opt.tls_max == 12)
@@ -1722,6 +1793,8 @@ main(int argc, char **argv)
 		th_die("lws_create_context failed");
 	vhost = lws_get_vhost_by_name(context, "default");
 	th_lws_signals_set_context(context);
+	if (opt.cert_from_blob)
+		set_client_cert_blobs();
 	t_start = th_now_us();
 	if (opt.duration > 0)
 		t_end = t_start + (uint64_t)(opt.duration * 1e6);
@@ -1816,6 +1889,8 @@ main(int argc, char **argv)
 		free(slots[i].tx);
 	}
 	free(slots);
+	free(blob_der[0]);
+	free(blob_der[1]);
 	free(recs);
 	for (i = 0; i < MAX_REASONS; i++)
 		free(reasons[i]);

@@ -63,6 +63,14 @@ Cases (--case):
                     lost), both apps' errq_stale_discarded counter is > 0,
                     and the client's log says "ignoring stale OpenSSL error
                     before client SSL_new".
+  q2-client-key-probe
+                    the client's certificate and EC key come as DER system
+                    blobs (--cert-from-blob); lws tries the key as RSA first,
+                    and that failure queues entries although the key then
+                    loads.  Nothing is planted.  Correct: every connection
+                    is established with the certificate (the server requires
+                    it) and the client's errq_stale_discarded counter stays 0:
+                    lws left nothing on the queue before its own SSL calls.
 """
 
 import json
@@ -81,7 +89,7 @@ import scenario_lib as sl  # noqa: E402
 
 CASES = ["cause-peer-reset", "cause-dirty-eof", "cause-alert", "cause-alert-tls13",
          "accept-garbage",
-         "q4-connect-zero", "q4-verify-name", "q3-stale-count"]
+         "q4-connect-zero", "q4-verify-name", "q3-stale-count", "q2-client-key-probe"]
 
 NO_CAUSE = "no close cause available (no lws-hardened close-cause API in this build)"
 
@@ -576,6 +584,35 @@ def stale_count_case(sc):
                "the client logged \"%s\"" % STALE_SSL_NEW)
 
 
+# ---- q2-client-key-probe ---------------------------------------------------
+
+def client_key_probe_case(sc):
+    if sc.backend != "openssl":
+        raise sl.SetupError("q2-client-key-probe needs the OpenSSL API (--cert-from-blob)")
+    n = 8
+    srv = sc.start_server(["--ca", os.path.join(sc.pki, "ca.pem"), "--require-client-cert"],
+                          duration=60)
+    rc, summary = sc.run_client(srv.port, [
+        "--cert", os.path.join(sc.pki, "client.pem"), "--key", os.path.join(sc.pki, "client.key"),
+        "--cert-from-blob", "--connections", "4", "--messages-per-conn", "10",
+        "--close-after", "5", "--reconnect", "--max-reconnects", str(n // 4 - 1)], timeout=60)
+    sc.stop(srv)
+    ok = summary["attempts"]["handshake_ok"]
+    ctr = summary.get("hardened_counters")
+    sc.figure("established", ok)
+    sc.figure("client_counters", ctr)
+    if rc != 0 or ok != n:
+        raise sl.SetupError("the client with its certificate from blobs did not connect "
+                            "(%d of %d established, exit %d)" % (ok, n, rc))
+    if ctr is None:
+        sc.require(False, "client: no library counters available (no lws-hardened API in "
+                   "this build)")
+        return
+    sc.require(ctr.get("errq_stale_discarded") == 0,
+               "client: no entry of lws's own was found stale before an SSL call "
+               "(errq_stale_discarded %s)" % ctr.get("errq_stale_discarded"))
+
+
 def body(sc):
     a = sc.args
     sc.name = a.case
@@ -595,6 +632,8 @@ def body(sc):
         verify_name_case(sc)
     elif a.case == "q3-stale-count":
         stale_count_case(sc)
+    elif a.case == "q2-client-key-probe":
+        client_key_probe_case(sc)
 
 
 if __name__ == "__main__":
