@@ -134,6 +134,33 @@ LWS_VISIBLE LWS_EXTERN int
 lws_hardened_tls_alert(struct lws *wsi);
 
 /**
+ * lws_hardened_abortive_close() - how connections with a dead link close
+ *
+ * \param context: the lws context
+ * \param enable: 1 (the default) or 0
+ *
+ * When lws finds a connection's link dead or broken (validity ping/pong
+ * hangup, an lws timeout, a reset or socket error, a hangup), it frees it at
+ * once: no ws close frame, no TLS close_notify, no flush wait, and
+ * SO_LINGER {1, 0} right before close(), so the TCP stack drops what it
+ * still holds and sends an RST instead of keeping an orphan socket in
+ * FIN-WAIT-1 retransmitting unacknowledged data for minutes (on an IoT
+ * stack: the memory that runs out after a few reconnects).  Healthy closes
+ * and TLS protocol failures (whose alert must reach the peer) stay
+ * graceful either way.
+ *
+ * The trade-off: a peer that was only slow, not gone, sees a reset instead
+ * of a close, and any data still queued for it is dropped.  nginx makes the
+ * same choice for timed-out connections (reset_timedout_connection).  With
+ * enable 0, such connections close the way libwebsockets 4.3.5 closes them.
+ *
+ * Returns 0, or -1 if this build cannot close abortively.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_hardened_abortive_close(struct lws_context *context, int enable);
+#define LWS_HARDENED_HAS_ABORTIVE_CLOSE 1
+
+/**
  * enum lws_hardened_counter - events the library counts
  *
  * The error-queue counters are process-wide (OpenSSL's error queue belongs

@@ -45,6 +45,7 @@ typedef struct lws_hardened_conn {
 	uint16_t		alert_seen;	/* first fatal alert, +1; 0 none */
 	uint8_t			alert_sent;	/* ...and it was ours */
 	uint8_t			cause;		/* lws_hardened_close_cause */
+	uint8_t			abortive;	/* link gone: RST, no goodbye */
 } lws_hardened_conn_t;
 
 struct lws;
@@ -63,6 +64,32 @@ lws_hardened_conn_hangup(struct lws *wsi);
 /* an lws timeout (pending_timeout reason) fired on wsi */
 void
 lws_hardened_conn_timeout(struct lws *wsi, int reason);
+
+/*
+ * A socket call on wsi failed with errno en (0: no socket error to tell):
+ * peer reset for ECONNRESET / EPIPE, io error otherwise.
+ */
+void
+lws_hardened_conn_io_error(struct lws *wsi, int en);
+
+/*
+ * Right before wsi's socket fd is closed: an abortive connection (one whose
+ * link was found dead or broken) gets SO_LINGER {1, 0}, so the stack drops
+ * whatever it still holds and frees the connection at once (RST) instead of
+ * keeping an orphan in FIN-WAIT-1 retransmitting into a dead link.
+ */
+void
+lws_hardened_conn_before_close(struct lws *wsi, lws_sockfd_type fd);
+
+/*
+ * Platform part (lib/plat/<platform>/<platform>-abortive-close.c): set
+ * SO_LINGER {1, 0} on fd.  Returns 0, or -1 if the platform cannot (lwIP
+ * without LWIP_SO_LINGER answers ENOPROTOOPT); the caller then just closes.
+ * Never a linger > 0: close() would block, or on non-blocking lwIP sockets
+ * fail.
+ */
+int
+lws_plat_set_abortive_close(lws_sockfd_type fd);
 
 /*
  * Write a description of the first TLS error in h into buf (the TLS backend

@@ -100,11 +100,53 @@ lws_hardened_counter(struct lws_context *context, int which)
 #endif
 }
 
+int
+lws_hardened_abortive_close(struct lws_context *context, int enable)
+{
+#if defined(LWS_WITH_NETWORK) && defined(LWS_HARDENED_ABORTIVE_CLOSE)
+	context->hardened_graceful_dead_links = !enable;
+
+	return 0;
+#else
+	(void)context;
+	(void)enable;
+
+	return -1;
+#endif
+}
+
 #if defined(LWS_WITH_NETWORK) && defined(LWS_HARDENED_CONN_CAUSE)
+
+/*
+ * Causes that say the link itself is gone or broken.  A TLS protocol
+ * failure is not one: the alert that goes with it must still reach the
+ * peer (an RST overtakes it), and a dirty EOF comes with the peer's FIN.
+ */
+static int
+cause_is_dead_link(int cause)
+{
+	return cause == LWSH_CLOSE_PEER_RESET || cause == LWSH_CLOSE_IO_ERROR ||
+	       cause == LWSH_CLOSE_TIMEOUT || cause == LWSH_CLOSE_DEAD_LINK;
+}
 
 int
 lws_hardened_conn_set_cause(struct lws *wsi, int cause)
 {
+#if defined(LWS_HARDENED_ABORTIVE_CLOSE)
+	/*
+	 * Even when it is not the first cause: whatever came first, nothing
+	 * more can be delivered now.  So no ws close, no TLS close_notify, no
+	 * flushing: nothing more is written into the dead link.
+	 */
+	if (cause_is_dead_link(cause) &&
+	    !wsi->a.context->hardened_graceful_dead_links) {
+		wsi->hconn.abortive = 1;
+		wsi->socket_is_permanently_unusable = 1;
+	}
+#else
+	(void)cause_is_dead_link;
+#endif
+
 	if (wsi->hconn.cause != LWSH_CLOSE_NONE)
 		return 0;
 
@@ -112,6 +154,38 @@ lws_hardened_conn_set_cause(struct lws *wsi, int cause)
 	lwsl_wsi_info(wsi, "ends: %s", lws_hardened_close_cause_name(cause));
 
 	return 1;
+}
+
+void
+lws_hardened_conn_io_error(struct lws *wsi, int en)
+{
+	if (en == LWS_EAGAIN || en == LWS_EWOULDBLOCK || en == LWS_EINTR)
+		return;
+	if (en == ECONNRESET || en == EPIPE)
+		lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_PEER_RESET);
+	else if (en) {
+		if (wsi->hconn.cause == LWSH_CLOSE_NONE)
+			wsi->hconn.sys_errno = en;
+		lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_IO_ERROR);
+	}
+}
+
+void
+lws_hardened_conn_before_close(struct lws *wsi, lws_sockfd_type fd)
+{
+#if defined(LWS_HARDENED_ABORTIVE_CLOSE)
+	if (!wsi->hconn.abortive)
+		return;
+
+	if (lws_plat_set_abortive_close(fd))
+		lwsl_wsi_info(wsi, "abortive close not available, closing");
+	else
+		lwsl_wsi_info(wsi, "abortive close (%s)",
+			      lws_hardened_close_cause_name(wsi->hconn.cause));
+#else
+	(void)wsi;
+	(void)fd;
+#endif
 }
 
 void
@@ -215,6 +289,20 @@ lws_hardened_conn_timeout(struct lws *wsi, int reason)
 {
 	(void)wsi;
 	(void)reason;
+}
+
+void
+lws_hardened_conn_io_error(struct lws *wsi, int en)
+{
+	(void)wsi;
+	(void)en;
+}
+
+void
+lws_hardened_conn_before_close(struct lws *wsi, lws_sockfd_type fd)
+{
+	(void)wsi;
+	(void)fd;
 }
 #endif
 

@@ -969,3 +969,16 @@ th_lws_json_header(th_json_t *j, const char *tool, uint64_t seed)
 #endif
 	th_json_uint(j, "seed", (unsigned long long)seed);
 }
+
+void
+th_lws_no_abortive_close(struct lws_context *cx)
+{
+#if defined(LWS_HARDENED_HAS_ABORTIVE_CLOSE)
+	if (!lws_hardened_abortive_close(cx, 0))
+		return;
+#else
+	(void)cx;
+#endif
+	th_die("--no-abortive-close: this libwebsockets has no abortive close "
+	       "to turn off");
+}

@@ -311,4 +311,11 @@ int th_msg_hdr_get(const uint8_t *p, size_t len, th_msg_hdr_t *h);
 /* "tool", "lws_version", "tls_backend", "tls_library", "seed" members */
 void th_lws_json_header(th_json_t *j, const char *tool, uint64_t seed);
 
+/*
+ * --no-abortive-close: dead links close the way vanilla 4.3.5 closes them
+ * (lws_hardened_abortive_close(cx, 0)); exits with an error on a library
+ * without that switch.
+ */
+void th_lws_no_abortive_close(struct lws_context *cx);
+
 #endif

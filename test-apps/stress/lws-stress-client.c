@@ -45,6 +45,7 @@ static struct {
 	int		no_tls, insecure;
 	const char	*ca, *cert, *key;
 	int		cert_from_blob;	/* --cert-from-blob */
+	int		no_abortive_close;
 	int		conns;
 	unsigned long	msgs_per_conn;
 	double		duration;
@@ -1450,6 +1451,8 @@ usage(FILE *f)
 "                         first TLS error texts) and hardened_counters (the\n"
 "                         library's counters); null on vanilla builds\n"
 "  --debug LEVEL          lws log level: number or list (err,warn,notice,...)\n"
+"  --no-abortive-close   dead links close like vanilla 4.3.5 (ws close,\n"
+"                         close_notify, FIN): lws_hardened_abortive_close(0)\n"
 "  --help                 this text\n"
 "\n"
 "Exit status: 0 no collateral end and no lost / corrupted / duplicated /\n"
@@ -1464,7 +1467,7 @@ enum {
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
 	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL,
-	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_HELP
+	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_NO_ABORTIVE, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1506,6 +1509,7 @@ static const struct option long_opts[] = {
 	{ "connect-stall-ms", required_argument, NULL, O_CONNECT_STALL },
 	{ "plant", required_argument, NULL, O_PLANT },
 	{ "plant-interval-ms", required_argument, NULL, O_PLANT_INTERVAL },
+	{ "no-abortive-close", no_argument, NULL, O_NO_ABORTIVE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1553,6 +1557,7 @@ parse_args(int argc, char **argv)
 		case O_INSECURE: opt.insecure = 1; break;
 		case O_CERT: opt.cert = optarg; break;
 		case O_CERT_BLOB: opt.cert_from_blob = 1; break;
+		case O_NO_ABORTIVE: opt.no_abortive_close = 1; break;
 		case O_KEY: opt.key = optarg; break;
 		case O_CONNS:
 			opt.conns = (int)th_parse_ll("--connections", optarg, 1,
@@ -1793,6 +1798,8 @@ main(int argc, char **argv)
 		th_die("lws_create_context failed");
 	vhost = lws_get_vhost_by_name(context, "default");
 	th_lws_signals_set_context(context);
+	if (opt.no_abortive_close)
+		th_lws_no_abortive_close(context);
 	if (opt.cert_from_blob)
 		set_client_cert_blobs();
 	t_start = th_now_us();

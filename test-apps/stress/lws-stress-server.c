@@ -68,6 +68,7 @@ static struct {
 	int		reload_mem;
 	int		validity_ping, validity_hangup;
 	int		timeout_secs;
+	int		no_abortive_close;
 	int		echo_delay_ms;
 	size_t		large_response;
 	size_t		max_msg;
@@ -1046,6 +1047,8 @@ usage(FILE *f)
 "                         and hardened_counters; null on vanilla builds\n"
 "  --ready-file PATH      write the listening port to PATH once listening\n"
 "  --debug LEVEL          lws log level: number or list (err,warn,notice,...)\n"
+"  --no-abortive-close   dead links close like vanilla 4.3.5 (ws close,\n"
+"                         close_notify, FIN): lws_hardened_abortive_close(0)\n"
 "  --help                 this text\n"
 "\n"
 "Exit status: 0 normal end, 2 usage or setup error.\n",
@@ -1059,7 +1062,7 @@ enum {
 	O_PLANT_INTERVAL, O_CHECK_QUEUE, O_RELOAD_MS, O_RELOAD_CERT,
 	O_RELOAD_KEY, O_RELOAD_MODE, O_VPING, O_VPONG, O_TIMEOUT_SECS,
 	O_ECHO_DELAY, O_LARGE, O_MAX_MSG, O_STATS, O_JSON, O_READY, O_DEBUG,
-	O_HELP
+	O_NO_ABORTIVE, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1093,6 +1096,7 @@ static const struct option long_opts[] = {
 	{ "json", required_argument, NULL, O_JSON },
 	{ "ready-file", required_argument, NULL, O_READY },
 	{ "debug", required_argument, NULL, O_DEBUG },
+	{ "no-abortive-close", no_argument, NULL, O_NO_ABORTIVE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1198,6 +1202,7 @@ parse_args(int argc, char **argv)
 		case O_DEBUG:
 			opt.debug = th_lws_parse_debug("--debug", optarg);
 			break;
+		case O_NO_ABORTIVE: opt.no_abortive_close = 1; break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -1352,6 +1357,8 @@ main(int argc, char **argv)
 		       opt.port);
 	}
 	th_lws_signals_set_context(context);
+	if (opt.no_abortive_close)
+		th_lws_no_abortive_close(context);
 	serving = 1;
 	t_start = th_now_us();
 	if (opt.duration > 0)

@@ -55,6 +55,9 @@ def add_args(p):
     p.add_argument("--limit", type=float, default=15.0,
                    help="follow the sockets this long after the hangup (default 15)")
     p.add_argument("--interval", type=float, default=0.1, help="ss sampling period")
+    p.add_argument("--no-abortive-close", action="store_true",
+                   help="the dead side runs with lws_hardened_abortive_close(0): "
+                        "it must then close like vanilla (the switch works)")
 
 
 # ---- running -----------------------------------------------------------------
@@ -66,15 +69,16 @@ def validity_opts(a):
 def start_apps(sc, place):
     a = sc.args
     extra = ["--timeout-secs", str(a.timeout_secs)]
+    dead_side = ["--no-abortive-close"] if a.no_abortive_close else []
     if a.role == "server":
-        extra += validity_opts(a)
+        extra += validity_opts(a) + dead_side
     server = netns.start_server(sc, place, extra, duration=a.limit + 60)
     # window 1 and a modest rate: after the cut at most one message leaves
     # before the echo that never comes, so the dead side goes quiet
     cextra = ["--connections", str(a.connections), "--duration", str(a.limit + 60),
               "--window", "1", "--msg-size", "64", "--rate", "20"]
     if a.role == "client":
-        cextra += validity_opts(a)
+        cextra += validity_opts(a) + dead_side
     client = sc.start("client", netns.client_argv(sc, place, server.port, cextra))
     return server, client
 

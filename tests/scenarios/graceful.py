@@ -17,6 +17,9 @@ Passes on vanilla 4.3.5; it must keep passing on lws-hardened.
   b   a large response (--large-response, 4 MB) to a slow but live reader
       (--large-request --slow-read-ms) arrives whole and intact, followed by
       a graceful close, the server sent no RST.
+  c   an HTTPS GET with keep-alive, then silence: when lws's keep-alive idle
+      timeout (5 s) ends the connection, the probe reads the response, then
+      a TLS close_notify and FIN, no RST (an idle end is not a dead link).
 
 RSTs are counted by the TCP MIB (TcpOutRsts) of each namespace; on loopback
 (--ns loopback, or no namespaces) the machine's counters are shared with
@@ -85,7 +88,8 @@ class FrameReader:
 
 def probe(host, port, mode):
     """Connect, upgrade, close (mode 'client') or await the server's close
-    (mode 'server'); report what the peer did.  Output: one JSON line."""
+    (mode 'server'); or (mode 'keepalive') send one HTTP GET and wait for
+    the server's idle close.  Report what the peer did: one JSON line."""
     res = {"upgrade": False, "ws_close_code": None, "close_notify": False,
            "fin": False, "rst": False, "error": None}
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -93,6 +97,10 @@ def probe(host, port, mode):
     raw = socket.create_connection((host, port), timeout=PROBE_TIMEOUT)
     # an unexpected EOF must raise, not read as a clean end
     tls = ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
+    if mode == "keepalive":
+        keepalive_probe(tls, host, port, res)
+        print(json.dumps(res), flush=True)
+        return
     try:
         upgrade(tls, host, port, res)
         rd = FrameReader(tls)
@@ -109,6 +117,32 @@ def probe(host, port, mode):
     except (ssl.SSLError, OSError, EOFError, ValueError) as e:
         res["error"] = "%s: %s" % (type(e).__name__, e)
     print(json.dumps(res), flush=True)
+
+
+def keepalive_probe(tls, host, port, res):
+    res.update({"http_status": None, "idle_close_s": None})
+    try:
+        tls.sendall(("GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: keep-alive\r\n\r\n"
+                     % (host, port)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = tls.recv(4096)
+            if not d:
+                raise EOFError("no HTTP response")
+            head += d
+        res["http_status"] = int(head.split(b"\r\n")[0].split()[1])
+        t0 = time.monotonic()
+        # the rest of the response body, then the idle close: b'' only for
+        # a close_notify (suppress_ragged_eofs=False)
+        while tls.recv(65536):
+            pass
+        res["idle_close_s"] = round(time.monotonic() - t0, 2)
+        res["close_notify"] = True
+        res["fin"] = await_fin(tls)
+    except ConnectionResetError as e:
+        res["rst"], res["error"] = True, str(e)
+    except (ssl.SSLError, OSError, EOFError, ValueError, IndexError) as e:
+        res["error"] = "%s: %s" % (type(e).__name__, e)
 
 
 def await_fin(tls):
@@ -294,6 +328,24 @@ def step_large(sc, place):
     require_no_rst(sc, "b", rsts, ("server",))
 
 
+def step_keepalive_idle(sc, place):
+    server = netns.start_server(sc, place, [], tag="server-c")
+    m = RstMeter(place)
+    res = run_probe(sc, place, server.port, "keepalive")
+    time.sleep(0.3)
+    rsts = m.delta()
+    sc.figure("c_keepalive_idle", {"probe": res, "rst_delta": rsts})
+    print("  c_keepalive_idle: %s; RST delta %s" % (res, rsts))
+    sc.require(res["http_status"] is not None,
+               "c: the HTTP request was answered (%s; error %s)" % (res["http_status"],
+                                                                   res["error"]))
+    sc.require(res["close_notify"],
+               "c: the idle close came with a TLS close_notify (error: %s)" % res["error"])
+    sc.require(res["fin"] and not res["rst"], "c: then FIN, no RST")
+    require_no_rst(sc, "c", rsts, ("server",))
+    sc.stop(server)
+
+
 def body(sc):
     try:
         place, note = netns.make_place(sc.args.ns)
@@ -302,7 +354,8 @@ def body(sc):
     print(note)
     sc.figure("place", place.kind)
     try:
-        for step in (step_probe_close, step_server_closes, step_pair_close, step_large):
+        for step in (step_probe_close, step_server_closes, step_pair_close, step_large,
+                     step_keepalive_idle):
             step(sc, place)
     except netns.PlaceError as e:
         raise sl.SetupError(str(e))
