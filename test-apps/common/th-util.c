@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *th_progname = "th";
 
@@ -450,4 +451,19 @@ th_open_output(const char *path)
 		th_die("cannot open '%s' for writing: %s", path, strerror(errno));
 
 	return f;
+}
+
+void
+th_die_bad_option(int c, char **argv)
+{
+	if (c == ':')
+		th_die("option %s needs a value (see --help)", argv[optind - 1]);
+	th_die("unknown option '%s' (see --help)", argv[optind - 1]);
+}
+
+void
+th_die_extra_args(int argc, char **argv)
+{
+	if (optind < argc)
+		th_die("unexpected argument '%s' (see --help)", argv[optind]);
 }

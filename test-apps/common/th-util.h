@@ -20,6 +20,14 @@ void th_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 void th_set_progname(const char *argv0);
 void th_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The shared ends of every tool's getopt_long() loop (optstring ":..."):
+ * th_die_bad_option() for the ':' / '?' cases (missing value, unknown
+ * option), th_die_extra_args() after the loop (no positional arguments).
+ */
+void th_die_bad_option(int c, char **argv) __attribute__((noreturn));
+void th_die_extra_args(int argc, char **argv);
+
 /* ---- strict number parsing for options: th_die() on junk or range ------- */
 
 long long th_parse_ll(const char *opt, const char *s, long long min, long long max);

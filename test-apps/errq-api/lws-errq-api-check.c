@@ -1271,16 +1271,11 @@ main(int argc, char **argv)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
-		case ':':
-			th_die("option %s needs a value (see --help)",
-			       argv[optind - 1]);
 		default:
-			th_die("unknown option '%s' (see --help)",
-			       argv[optind - 1]);
+			th_die_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		th_die("unexpected argument '%s' (see --help)", argv[optind]);
+	th_die_extra_args(argc, argv);
 	if (!opt.pki)
 		th_die("--pki DIR is needed (see --help)");
 	snprintf(cert, sizeof(cert), "%s/server.pem", opt.pki);

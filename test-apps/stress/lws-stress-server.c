@@ -1206,16 +1206,11 @@ parse_args(int argc, char **argv)
 		case O_HELP:
 			usage(stdout);
 			exit(0);
-		case ':':
-			th_die("option %s needs a value (see --help)",
-			       argv[optind - 1]);
 		default:
-			th_die("unknown option '%s' (see --help)",
-			       argv[optind - 1]);
+			th_die_bad_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		th_die("unexpected argument '%s' (see --help)", argv[optind]);
+	th_die_extra_args(argc, argv);
 
 	if (opt.no_tls && (opt.cert || opt.key || opt.ca ||
 			   opt.require_client_cert || opt.reload_ms))
