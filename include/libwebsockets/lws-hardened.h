@@ -165,7 +165,9 @@ lws_hardened_abortive_close(struct lws_context *context, int enable);
  *
  * The error-queue counters are process-wide (OpenSSL's error queue belongs
  * to the thread, not to a context); they stay 0 on TLS backends without an
- * error queue.
+ * error queue.  The session counters belong to the context (pass it) and
+ * count the client session cache of all its vhosts.  New counters are only
+ * ever added before LWSH_CTR_COUNT.
  */
 enum lws_hardened_counter {
 	/* entries found on the queue before an SSL call and discarded: left
@@ -175,6 +177,26 @@ enum lws_hardened_counter {
 	LWSH_CTR_ERRQ_ISOLATED,
 	/* entries lws drained after a failed call or an lws-internal job */
 	LWSH_CTR_ERRQ_DRAINED,
+
+	/* client TLS session cache, per context (lws-hardened 0.3.0 on) */
+	/* a cached session was set on a new client connection to offer */
+	LWSH_CTR_SESSION_OFFERED,
+	/* ...and the server resumed it */
+	LWSH_CTR_SESSION_RESUMED,
+	/* the TLS library refused a cached session: the connection went on
+	 * with a full handshake */
+	LWSH_CTR_SESSION_REFUSED,
+	/* entries evicted because the TLS library refused them */
+	LWSH_CTR_SESSION_EVICTED_REFUSED,
+	/* ...because the connection that offered or stored them failed its
+	 * handshake */
+	LWSH_CTR_SESSION_EVICTED_HANDSHAKE,
+	/* ...because the connection that offered or stored them ended in a
+	 * fatal alert, a TLS error or a broken link after the handshake */
+	LWSH_CTR_SESSION_EVICTED_ERROR,
+	/* sessions lws_tls_session_dump_load() refused: evicted earlier, not
+	 * resumable, or expired */
+	LWSH_CTR_SESSION_LOAD_REFUSED,
 
 	LWSH_CTR_COUNT			/* not a counter: how many there are */
 };

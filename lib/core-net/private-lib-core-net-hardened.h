@@ -57,6 +57,13 @@ struct lws;
 int
 lws_hardened_conn_set_cause(struct lws *wsi, int cause);
 
+/*
+ * 1 if nothing failed on wsi: no close cause but the peer's close_notify,
+ * and not abortive.  Without the patch that records causes: always 1.
+ */
+int
+lws_hardened_conn_ended_cleanly(struct lws *wsi);
+
 /* lws saw POLLHUP: the cause from the socket's pending error */
 void
 lws_hardened_conn_hangup(struct lws *wsi);

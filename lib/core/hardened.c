@@ -29,7 +29,7 @@
 #endif
 
 /* bumped with every change of the patch set's behaviour or public API */
-#define LWS_HARDENED_RELEASE "0.2.0"
+#define LWS_HARDENED_RELEASE "0.3.0"
 
 const char *
 lws_hardened_version(void)
@@ -75,6 +75,13 @@ static const char * const counter_names[] = {
 	[LWSH_CTR_ERRQ_STALE_DISCARDED]	= "errq_stale_discarded",
 	[LWSH_CTR_ERRQ_ISOLATED]	= "errq_isolated",
 	[LWSH_CTR_ERRQ_DRAINED]		= "errq_drained",
+	[LWSH_CTR_SESSION_OFFERED]	= "session_offered",
+	[LWSH_CTR_SESSION_RESUMED]	= "session_resumed",
+	[LWSH_CTR_SESSION_REFUSED]	= "session_refused",
+	[LWSH_CTR_SESSION_EVICTED_REFUSED] = "session_evicted_refused",
+	[LWSH_CTR_SESSION_EVICTED_HANDSHAKE] = "session_evicted_handshake",
+	[LWSH_CTR_SESSION_EVICTED_ERROR] = "session_evicted_error",
+	[LWSH_CTR_SESSION_LOAD_REFUSED]	= "session_load_refused",
 };
 
 const char *
@@ -93,6 +100,10 @@ lws_hardened_counter(struct lws_context *context, int which)
 
 	if (which < 0 || which >= LWSH_CTR_COUNT)
 		return 0;
+#if defined(LWS_HARDENED_SESSIONS)
+	if (which >= LWSH_CTR_SESSION_OFFERED)
+		return lws_tls_session_counter(context, which);
+#endif
 #if defined(LWSH_TLS_ERRQ)
 	return lws_tls_errq_counter(which);
 #else
@@ -244,6 +255,13 @@ lws_hardened_close_cause(struct lws *wsi)
 }
 
 int
+lws_hardened_conn_ended_cleanly(struct lws *wsi)
+{
+	return !wsi->hconn.abortive && (wsi->hconn.cause == LWSH_CLOSE_NONE ||
+					wsi->hconn.cause == LWSH_CLOSE_CLEAN);
+}
+
+int
 lws_hardened_tls_alert(struct lws *wsi)
 {
 	if (!wsi || (wsi->hconn.cause != LWSH_CLOSE_ALERT_RECEIVED &&
@@ -276,6 +294,14 @@ lws_hardened_conn_set_cause(struct lws *wsi, int cause)
 	(void)cause;
 
 	return 0;
+}
+
+int
+lws_hardened_conn_ended_cleanly(struct lws *wsi)
+{
+	(void)wsi;
+
+	return 1; /* nothing recorded to say otherwise */
 }
 
 void

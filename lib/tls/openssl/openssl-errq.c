@@ -465,6 +465,32 @@ lws_tls_errq_session_new_cb(SSL *ssl, SSL_SESSION *sess)
 }
 #endif
 
+void
+lws_tls_client_close_notify(struct lws *wsi)
+{
+	SSL *ssl = wsi->tls.ssl;
+	int n;
+
+	if (!ssl || SSL_is_server(ssl) || !SSL_is_init_finished(ssl) ||
+	    (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) ||
+	    !lws_hardened_conn_ended_cleanly(wsi))
+		return;
+
+	/*
+	 * An SSL freed before it sent a close_notify is taken for a broken
+	 * one, and OpenSSL marks its session not resumable: the client
+	 * session cache never resumed anything (field notes S1).  One
+	 * non-blocking SSL_shutdown() sends ours; the side that closes need
+	 * not wait for the peer's (RFC 8446 6.1).  If the socket cannot take
+	 * it now, the shutdown is still recorded, which is what keeps the
+	 * session resumable.
+	 */
+	lws_tls_errq_clear(wsi, "SSL_shutdown");
+	n = SSL_shutdown(ssl);
+	if (n < 0)
+		lws_tls_errq_failed_shutdown(wsi, n);
+}
+
 #if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD) && !defined(LWS_WITHOUT_SERVER)
 int
 lws_tls_server_certs_load(struct lws_vhost *vhost, struct lws *wsi,

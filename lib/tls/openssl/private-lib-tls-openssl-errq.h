@@ -127,6 +127,40 @@ int
 lws_tls_session_new_cb(SSL *ssl, SSL_SESSION *sess);
 #endif
 
+/*
+ * A healthy client connection is closing: send our close_notify (once, not
+ * waiting for the peer's), so the TLS end is clean for the peer and OpenSSL
+ * keeps the session resumable.  Does nothing for a server SSL, an
+ * unfinished handshake or a connection that failed.
+ */
+void
+lws_tls_client_close_notify(struct lws *wsi);
+
+#if defined(LWS_WITH_TLS_SESSIONS)
+/*
+ * Session cache helpers (openssl-session-hardened.c).
+ * SSL_set_session() with the queue cleared before and drained after a
+ * refusal; returns what SSL_set_session() returned.
+ */
+int
+lws_tls_openssl_set_session(struct lws *wsi, SSL_SESSION *sess);
+
+/* identifies a session without its secrets (id, ticket); never 0 */
+uint64_t
+lws_tls_openssl_session_fingerprint(const SSL_SESSION *sess);
+
+/*
+ * lws_tls_session_dump_save() / _load(): 1 if the session may leave / come
+ * back from storage: resumable, not expired and, for a load, not evicted
+ * earlier in this context (counted and logged otherwise).
+ */
+int
+lws_tls_openssl_session_may_save(SSL_SESSION *sess, const char *tag);
+int
+lws_tls_openssl_session_may_load(struct lws_context *cx, SSL_SESSION *sess,
+				 const char *tag);
+#endif
+
 #if defined(LWS_TLS_ERRQ_SCOPED_CERTS_LOAD)
 /*
  * lws_tls_server_certs_load() for OpenSSL is a scope around the original
