@@ -200,6 +200,8 @@ enum lws_hardened_counter {
 
 	LWSH_CTR_COUNT			/* not a counter: how many there are */
 };
+/* defined when the LWSH_CTR_SESSION_* counters exist (0.3.0 on) */
+#define LWS_HARDENED_HAS_SESSION_COUNTERS 1
 
 /**
  * lws_hardened_counter() - read one of the library's counters

@@ -44,7 +44,7 @@ typedef struct lws_tls_sess_conn {
 	uint32_t		tag_hash;	/* its cache tag hashed; 0 none */
 	uint8_t			offered:1;	/* a cached session was set */
 	uint8_t			stored:1;	/* it cached a session itself */
-	uint8_t			judged:1;	/* its end was judged, once */
+	uint8_t			hs_done:1;	/* its handshake completed */
 } lws_tls_sess_conn_t;
 
 /*
@@ -91,19 +91,23 @@ lws_tls_session_offered(struct lws *wsi, const char *tag, int accepted);
 void
 lws_tls_session_stored(struct lws *wsi, const char *tag);
 
-/* the client handshake completed; resumed: it resumed the offered session */
+/*
+ * The client handshake completed; resumed: it resumed the offered session.
+ * Counted as the client sees it: with TLS 1.3 the server may still reject
+ * the client's Finished after this.
+ */
 void
 lws_tls_session_handshake_done(struct lws *wsi, int resumed);
 
 /*
- * Right before the client SSL is freed.  hs_done: its handshake completed.
- * Unless it also ends without any failure (lws_hardened_conn_ended_cleanly()),
- * the entry the connection offered or stored is evicted.  Returns 1 for
- * that clean end, so a backend keeps the session resumable or captures it
- * only then.
+ * Right before a connection's SSL is freed.  Unless its client handshake
+ * completed and it ends without any failure
+ * (lws_hardened_conn_ended_cleanly()), the entry it offered or stored is
+ * evicted.  Returns 1 for that clean end, so a backend captures the
+ * session only then.
  */
 int
-lws_tls_session_conn_end(struct lws *wsi, int hs_done);
+lws_tls_session_conn_end(struct lws *wsi);
 
 /* backend: destroy the vhost's entry for tag_hash; 1 if there was one */
 int

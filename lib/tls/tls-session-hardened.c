@@ -143,6 +143,11 @@ lws_tls_session_stored(struct lws *wsi, const char *tag)
 void
 lws_tls_session_handshake_done(struct lws *wsi, int resumed)
 {
+	/*
+	 * Kept here: after a fatal alert OpenSSL's SSL_is_init_finished()
+	 * is false again, though the handshake had completed.
+	 */
+	wsi->tls.hsess.hs_done = 1;
 	if (!wsi->tls.hsess.offered)
 		return;
 
@@ -153,15 +158,11 @@ lws_tls_session_handshake_done(struct lws *wsi, int resumed)
 }
 
 int
-lws_tls_session_conn_end(struct lws *wsi, int hs_done)
+lws_tls_session_conn_end(struct lws *wsi)
 {
 	lws_tls_sess_conn_t *hs = &wsi->tls.hsess;
 	struct lws_vhost *vh = wsi->a.vhost;
-	int clean = hs_done && lws_hardened_conn_ended_cleanly(wsi);
-
-	if (hs->judged || clean || !vh || !(hs->offered || hs->stored))
-		return clean;
-	hs->judged = 1;
+	int clean = hs->hs_done && lws_hardened_conn_ended_cleanly(wsi);
 
 	/*
 	 * Whether the session itself is at fault cannot be told from here (a
@@ -169,18 +170,24 @@ lws_tls_session_conn_end(struct lws *wsi, int hs_done)
 	 * handshake costs one round trip more, offering a bad session again
 	 * costs the next connection.
 	 */
-	lws_context_lock(vh->context, __func__); /* -------------- cx { */
-	lws_vhost_lock(vh); /* -------------- vh { */
-	if (lws_tls_session_forget(vh, hs->tag_hash)) {
-		lws_tls_session_count(vh->context, hs_done ?
-				LWSH_CTR_SESSION_EVICTED_ERROR :
-				LWSH_CTR_SESSION_EVICTED_HANDSHAKE);
-		lwsl_wsi_info(wsi, "evicted the cached session: the connection "
-				   "%s", hs_done ? "ended in an error" :
-				   "failed its handshake");
+	if (!clean && vh && (hs->offered || hs->stored)) {
+		lws_context_lock(vh->context, __func__); /* -------- cx { */
+		lws_vhost_lock(vh); /* -------------- vh { */
+		if (lws_tls_session_forget(vh, hs->tag_hash)) {
+			lws_tls_session_count(vh->context, hs->hs_done ?
+					LWSH_CTR_SESSION_EVICTED_ERROR :
+					LWSH_CTR_SESSION_EVICTED_HANDSHAKE);
+			lwsl_wsi_info(wsi, "evicted the cached session: the "
+					   "connection %s", hs->hs_done ?
+					   "ended in an error" :
+					   "failed its handshake");
+		}
+		lws_vhost_unlock(vh); /* } vh --------------  */
+		lws_context_unlock(vh->context); /* } cx --------------  */
 	}
-	lws_vhost_unlock(vh); /* } vh --------------  */
-	lws_context_unlock(vh->context); /* } cx --------------  */
+
+	/* the SSL goes: a wsi that connects again starts afresh */
+	memset(hs, 0, sizeof(*hs));
 
 	return clean;
 }

@@ -46,6 +46,8 @@ static struct {
 	const char	*ca, *cert, *key;
 	int		cert_from_blob;	/* --cert-from-blob */
 	int		no_abortive_close;
+	int		no_session_cache;	/* --no-session-cache */
+	int		dump_roundtrip;		/* --session-dump-roundtrip */
 	int		conns;
 	unsigned long	msgs_per_conn;
 	double		duration;
@@ -146,6 +148,7 @@ struct attempt_rec {
 	uint64_t	connect_seq;
 	uint8_t		kind, established, intended, forced;
 	int8_t		resumed;
+	int8_t		offered;	/* sessions offered, -1 unknown */
 	uint8_t		faulted, cls;
 	uint16_t	reason;
 	uint8_t		cause;		/* causes[] index, CAUSE_NONE: no API */
@@ -362,6 +365,112 @@ maybe_finish(struct slot *s)
 	}
 }
 
+/* ---- TLS sessions: offers, dump round trip ------------------------------- */
+
+/*
+ * Sessions lws offered during the attempt that is ending: the library's
+ * counter since the previous end.  Only with one connection slot (attempts
+ * in sequence) and lws-hardened's session counters; else -1.
+ */
+static int8_t
+attempt_sessions_offered(void)
+{
+#if defined(LWS_HARDENED_HAS_SESSION_COUNTERS)
+	static uint64_t last;
+	uint64_t now, n;
+
+	if (opt.conns != 1)
+		return -1;
+	now = lws_hardened_counter(context, LWSH_CTR_SESSION_OFFERED);
+	n = now - last;
+	last = now;
+
+	return n > 100 ? -1 : (int8_t)n;
+#else
+	return -1;
+#endif
+}
+
+/*
+ * --session-dump-roundtrip: as an application that persists its TLS
+ * session, save the vhost's cached session (lws_tls_session_dump_save())
+ * after every handshake and offer the last saved one back
+ * (lws_tls_session_dump_load()) before every reconnect; lws loads it only
+ * when the cache has no session for the server.
+ */
+static struct {
+	uint8_t		*blob;
+	size_t		len;
+	unsigned long	saved, loaded, not_loaded;
+} dump;
+
+static int
+dump_save_cb(struct lws_context *cx, struct lws_tls_session_dump *d)
+{
+	uint8_t *b = malloc(d->blob_len);
+
+	(void)cx;
+	if (!b)
+		return 1;
+	memcpy(b, d->blob, d->blob_len);
+	free(dump.blob);
+	dump.blob = b;
+	dump.len = d->blob_len;
+
+	return 0;
+}
+
+static int
+dump_load_cb(struct lws_context *cx, struct lws_tls_session_dump *d)
+{
+	(void)cx;
+	if (!dump.blob || !(d->blob = malloc(dump.len)))
+		return 1;
+	memcpy(d->blob, dump.blob, dump.len); /* lws free()s it */
+	d->blob_len = dump.len;
+
+	return 0;
+}
+
+#if defined(LWS_WITH_TLS_SESSIONS)
+/* the session's tag: the connection's Host (i.host below) and port */
+static const char *
+dump_tag_host(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%d", opt.host, opt.port);
+
+	return buf;
+}
+#endif
+
+static void
+dump_save(void)
+{
+#if defined(LWS_WITH_TLS_SESSIONS)
+	char host[300];
+
+	if (!lws_tls_session_dump_save(vhost, dump_tag_host(host, sizeof(host)),
+				       (uint16_t)opt.port, dump_save_cb, NULL))
+		dump.saved++;
+#endif
+}
+
+static void
+dump_load(void)
+{
+#if defined(LWS_WITH_TLS_SESSIONS)
+	char host[300];
+
+	if (!dump.blob)
+		return;
+	if (!lws_tls_session_dump_load(vhost, dump_tag_host(host, sizeof(host)),
+				       (uint16_t)opt.port, dump_load_cb, NULL))
+		dump.loaded++;
+	else
+		dump.not_loaded++;
+#endif
+}
+
 /* ---- attempt end -------------------------------------------------------- */
 
 /* wsi: the attempt's wsi in the callback that ends it, NULL if none */
@@ -405,6 +514,7 @@ attempt_end(struct slot *s, int kind, const char *reason, struct lws *wsi)
 		r->intended = (uint8_t)(s->intended || s->forced);
 		r->forced = (uint8_t)s->forced;
 		r->resumed = (int8_t)s->resumed;
+		r->offered = attempt_sessions_offered();
 		r->reason = reason_idx(reason);
 		r->cause = cause_idx(e.cause);
 		r->tls_error = tls_error_idx(e.tls_error);
@@ -533,6 +643,8 @@ start_connect(struct slot *s)
 	st.attempts++;
 
 	snprintf(host_hdr, sizeof(host_hdr), "%s:%d", opt.host, opt.port);
+	if (opt.dump_roundtrip)
+		dump_load();
 	memset(&i, 0, sizeof(i));
 	i.context = context;
 	i.vhost = vhost;
@@ -774,6 +886,8 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 			if (s->resumed > 0)
 				st.resumed_reconn++;
 		}
+		if (opt.dump_roundtrip)
+			dump_save();
 #if defined(TH_HAVE_OSSL_API)
 		if (opt.max_fragment && lws_get_ssl(wsi))
 			SSL_set_max_send_fragment(lws_get_ssl(wsi),
@@ -1012,6 +1126,8 @@ json_attempt_log(th_json_t *j)
 		th_json_uint(j, "attempt", a->attempt);
 		th_json_bool(j, "established", a->established);
 		th_json_int(j, "resumed", a->resumed);
+		if (a->offered >= 0)	/* lws-hardened, one slot */
+			th_json_int(j, "sessions_offered", a->offered);
 		th_json_str(j, "class", a->cls < CL_COUNT ? cls[a->cls] : "?");
 		th_json_str(j, "end", a->kind == END_HS_FAIL ?
 			    "connection-error" : "closed");
@@ -1210,6 +1326,13 @@ write_summary(int rc)
 		th_json_double(&j, "expect_resume_min_pct",
 			       opt.expect_resume_min);
 	th_json_bool(&j, "resumption_ok", res.resume_ok);
+	if (opt.dump_roundtrip) {
+		th_json_obj_open(&j, "session_dump");
+		th_json_uint(&j, "saved", dump.saved);
+		th_json_uint(&j, "loaded", dump.loaded);
+		th_json_uint(&j, "not_loaded", dump.not_loaded);
+		th_json_obj_close(&j);
+	}
 	th_json_obj_close(&j);
 
 	th_json_obj_open(&j, "messages");
@@ -1451,6 +1574,14 @@ usage(FILE *f)
 "                         first TLS error texts) and hardened_counters (the\n"
 "                         library's counters); null on vanilla builds\n"
 "  --debug LEVEL          lws log level: number or list (err,warn,notice,...)\n"
+"  --no-session-cache     no client TLS session cache (vhost option\n"
+"                         LWS_SERVER_OPTION_DISABLE_TLS_SESSION_CACHE):\n"
+"                         every handshake is a full one\n"
+"  --session-dump-roundtrip  persist the session like an application:\n"
+"                         lws_tls_session_dump_save() after every\n"
+"                         handshake, lws_tls_session_dump_load() of the last\n"
+"                         saved one before every connect (JSON\n"
+"                         tls_sessions.session_dump; OpenSSL only)\n"
 "  --no-abortive-close   dead links close like vanilla 4.3.5 (ws close,\n"
 "                         close_notify, FIN): lws_hardened_abortive_close(0)\n"
 "  --help                 this text\n"
@@ -1467,7 +1598,8 @@ enum {
 	O_KEY_UPDATE, O_TLS_MAX, O_MAX_FRAG, O_LARGE, O_SLOW_READ,
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
 	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL,
-	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_NO_ABORTIVE, O_HELP
+	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_NO_ABORTIVE, O_NO_SESS_CACHE,
+	O_DUMP_ROUNDTRIP, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1510,6 +1642,8 @@ static const struct option long_opts[] = {
 	{ "plant", required_argument, NULL, O_PLANT },
 	{ "plant-interval-ms", required_argument, NULL, O_PLANT_INTERVAL },
 	{ "no-abortive-close", no_argument, NULL, O_NO_ABORTIVE },
+	{ "no-session-cache", no_argument, NULL, O_NO_SESS_CACHE },
+	{ "session-dump-roundtrip", no_argument, NULL, O_DUMP_ROUNDTRIP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1558,6 +1692,8 @@ parse_args(int argc, char **argv)
 		case O_CERT: opt.cert = optarg; break;
 		case O_CERT_BLOB: opt.cert_from_blob = 1; break;
 		case O_NO_ABORTIVE: opt.no_abortive_close = 1; break;
+		case O_NO_SESS_CACHE: opt.no_session_cache = 1; break;
+		case O_DUMP_ROUNDTRIP: opt.dump_roundtrip = 1; break;
 		case O_KEY: opt.key = optarg; break;
 		case O_CONNS:
 			opt.conns = (int)th_parse_ll("--connections", optarg, 1,
@@ -1778,6 +1914,8 @@ main(int argc, char **argv)
 				       opt.cert_from_blob ? NULL : opt.cert,
 				       opt.cert_from_blob ? NULL : opt.key);
 		/* lws 4.3.5 keeps a client session cache per vhost by default */
+		if (opt.no_session_cache)
+			info.options |= LWS_SERVER_OPTION_DISABLE_TLS_SESSION_CACHE;
 #if defined(TH_TLS_BACKEND_openssl)
 		if (opt.tls_max == 12)
 			info.ssl_client_options_set = SSL_OP_NO_TLSv1_3;
@@ -1894,6 +2032,7 @@ main(int argc, char **argv)
 	free(blob_der[0]);
 	free(blob_der[1]);
 	free(recs);
+	free(dump.blob);
 	for (i = 0; i < MAX_REASONS; i++)
 		free(reasons[i]);
 	for (i = 0; i < MAX_TLS_ERRORS; i++)

@@ -38,7 +38,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -67,29 +66,16 @@ def shim_path(sc):
     return path
 
 
-def asan_runtime(app):
-    """The ASan runtime an app links, if any: it must come first in LD_PRELOAD."""
-    r = subprocess.run(["ldd", app], capture_output=True, text=True)
-    for line in r.stdout.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libasan.so") and len(parts) >= 3:
-            return parts[2]
-    return None
-
-
 def shim_env(sc, app, functions, tag):
     """Environment that preloads the shim into app; its summary goes to <tag>.shim.json."""
     report = sc.path(tag + ".shim.json")
     if os.path.exists(report):
         os.unlink(report)
-    preload = [shim_path(sc)]
-    asan = asan_runtime(app)
-    if asan:
-        preload.insert(0, asan)
-    return report, {"LD_PRELOAD": " ".join(preload),
-                    "LWS_ERRQ_SHIM": ",".join(functions),
-                    "LWS_ERRQ_SHIM_EVERY": str(sc.args.every),
-                    "LWS_ERRQ_SHIM_REPORT": report}
+    env = sl.preload_env(app, shim_path(sc))
+    env.update({"LWS_ERRQ_SHIM": ",".join(functions),
+                "LWS_ERRQ_SHIM_EVERY": str(sc.args.every),
+                "LWS_ERRQ_SHIM_REPORT": report})
+    return report, env
 
 
 def shim_figures(sc, report, function):

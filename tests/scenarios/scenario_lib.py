@@ -328,3 +328,16 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def preload_env(app, lib):
+    """LD_PRELOAD for lib in app; an ASan runtime app links must come first."""
+    if not os.path.isfile(lib):
+        raise SetupError("%s not built" % lib)
+    preload = [lib]
+    r = subprocess.run(["ldd", app], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libasan.so") and len(parts) >= 3:
+            preload.insert(0, parts[2])
+    return {"LD_PRELOAD": " ".join(preload)}
