@@ -1,6 +1,5 @@
 /*
- * libwebsockets - client TLS session cache: eviction and accounting (lws-hardened)
- * libwebsockets - OpenSSL error queue: lws's crypto APIs (lws-hardened)
+ * libwebsockets - client TLS session cache: eviction, counters (lws-hardened)
  *
  * Copyright (C) 2026 The lws-hardened authors
  *

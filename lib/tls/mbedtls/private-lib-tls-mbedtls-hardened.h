@@ -1,6 +1,5 @@
 /*
  * libwebsockets - mbedTLS: why a TLS read or write failed (lws-hardened)
- * libwebsockets - OpenSSL error queue: lws's crypto APIs (lws-hardened)
  *
  * Copyright (C) 2026 The lws-hardened authors
  *

@@ -1,6 +1,5 @@
 /*
  * libwebsockets - OpenSSL client session cache helpers (lws-hardened)
- * libwebsockets - OpenSSL error queue: lws's crypto APIs (lws-hardened)
  *
  * Copyright (C) 2026 The lws-hardened authors
  *
