@@ -22,6 +22,10 @@ Cases (--case):
                      reset right after its ClientHello, so it stores no new
                      session.  Also correct: the refused session is never
                      offered again (the shim counts re-offers).
+  s2-refused-goes-on the TLS library refuses the session offered by
+                     connection #K, nothing else goes wrong.  Correct: #K
+                     is not failed for it: it is established with a full
+                     handshake, and #K+1 resumes the session #K got.
   s4-dump-alert      s2-alert, with the client persisting its session as an
                      application would: lws_tls_session_dump_save() after
                      every handshake, lws_tls_session_dump_load() of the
@@ -45,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
 CASES = ["s1-resume", "s2-alert", "s2-rst-after-hello", "s2-server-forgot",
-         "s2-refused", "s4-dump-alert", "s3-false-reuse"]
+         "s2-refused", "s2-refused-goes-on", "s4-dump-alert", "s3-false-reuse"]
 FAULT_CONN = 4
 
 
@@ -84,7 +88,7 @@ def body(sc):
             raise sl.SetupError("lws_tls_session_dump_save/load exist for OpenSSL only")
         extra += ["--session-dump-roundtrip"]
     env, shim_report = None, None
-    if a.case == "s2-refused":
+    if a.case in ("s2-refused", "s2-refused-goes-on"):
         # the offer of connection #K is the Kth: connection #0 has none
         shim_report = sc.path("client.shim.json")
         env = sl.preload_env(sc.app("lws-stress-client"),
@@ -163,6 +167,21 @@ def body(sc):
                    "(established %s, resumed %s)" % (after["established"], after["resumed"]))
         sc.require(resumed >= 0.8 * (recon - 2), "later reconnects resume again (%d of %d)"
                    % (resumed, recon))
+    elif a.case == "s2-refused-goes-on":
+        log = summary.get("attempt_log", [])
+        if len(log) <= FAULT_CONN + 1:
+            raise sl.SetupError("attempt log too short: %d attempts" % len(log))
+        k, k1 = log[FAULT_CONN], log[FAULT_CONN + 1]
+        sc.figure("refused_attempt_resumed", k["resumed"])
+        sc.figure("next_attempt_resumed", k1["resumed"])
+        sc.require(recon >= a.reconnects, "all %d reconnects were made (%d)" % (a.reconnects, recon))
+        sc.require(k["established"] and k["resumed"] == 0,
+                   "the connection whose session was refused goes on with a full "
+                   "handshake (established %s, resumed %s)" % (k["established"], k["resumed"]))
+        sc.require(k1["established"] and k1["resumed"] == 1,
+                   "the next connection resumes the session the refused one got "
+                   "(resumed %s)" % k1["resumed"])
+        check_shim(sc, shim_report)
     elif a.case == "s3-false-reuse":
         sc.require(recon >= a.reconnects, "all %d reconnects were made (%d)" % (a.reconnects, recon))
         sc.require(resumed == 0, "the client claims no resumption the server refused (%d)" % resumed)
@@ -213,13 +232,14 @@ def check_counters(sc, ctr, client_resumed, faulted):
                "plus the faulted connection's (%d)" % (ctr["session_resumed"], lo, faulted))
     evicted = {"s2-alert": "session_evicted_error", "s4-dump-alert": "session_evicted_error",
                "s2-rst-after-hello": "session_evicted_handshake",
-               "s2-refused": "session_evicted_refused"}.get(case)
+               "s2-refused": "session_evicted_refused",
+               "s2-refused-goes-on": "session_evicted_refused"}.get(case)
     if evicted:
         sc.require(ctr[evicted] == 1, "%s counter is 1 (%d)" % (evicted, ctr[evicted]))
     else:
         n = ctr["session_evicted_error"] + ctr["session_evicted_handshake"]
         sc.require(n == 0, "no session evicted without a fault (%d)" % n)
-    refused = 1 if case == "s2-refused" else 0
+    refused = 1 if case.startswith("s2-refused") else 0
     sc.require(ctr["session_refused"] == refused,
                "session_refused counter is %d (%d)" % (refused, ctr["session_refused"]))
     if case == "s4-dump-alert":
