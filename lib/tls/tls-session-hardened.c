@@ -22,12 +22,14 @@
  * IN THE SOFTWARE.
  *
  * See private-lib-tls-session-hardened.h.  Backend-independent: the OpenSSL
- * and mbedTLS session caches call these from their hooks.
+ * and mbedTLS session caches call these from their hooks.  Built whenever
+ * the session cache is; what needs the state the session patch adds to the
+ * TLS structs is compiled only when that patch is applied (it defines
+ * LWS_HARDENED_SESSIONS), so the library builds without it.
  */
 
 #include "private-lib-core.h"
-
-#define SESS_CTR(cx, w)		((cx)->tls.hsess.ctr[w])
+#include "private-lib-tls-session-hardened.h"
 
 uint32_t
 lws_tls_session_tag_hash(const char *tag)
@@ -51,6 +53,10 @@ lws_tls_session_fingerprint(uint64_t h, const uint8_t *p, size_t len)
 
 	return h;
 }
+
+#if defined(LWS_HARDENED_SESSIONS)
+
+#define SESS_CTR(cx, w)		((cx)->tls.hsess.ctr[w])
 
 struct lws_dll2 *
 __lws_tls_session_find_hashed(struct lws_dll2_owner *owner, uint32_t tag_hash,
@@ -190,3 +196,5 @@ lws_tls_session_conn_end(struct lws *wsi)
 
 	return clean;
 }
+
+#endif /* LWS_HARDENED_SESSIONS */

@@ -28,6 +28,7 @@
 
 #include "private-lib-core.h"
 #include "private-lib-tls-openssl.h"
+#include "private-lib-tls-session-hardened.h"
 
 int
 lws_tls_openssl_set_session(struct lws *wsi, SSL_SESSION *sess)
@@ -93,10 +94,13 @@ lws_tls_openssl_session_may_load(struct lws_context *cx, SSL_SESSION *sess,
 {
 	const char *why = NULL;
 
+#if defined(LWS_HARDENED_SESSIONS) /* with the patch that evicts */
 	if (lws_tls_session_is_buried(cx,
 				lws_tls_openssl_session_fingerprint(sess)))
 		why = "was evicted";
-	else if (!SSL_SESSION_is_resumable(sess))
+	else
+#endif
+	if (!SSL_SESSION_is_resumable(sess))
 		why = "is not resumable";
 	else if (session_expired(sess))
 		why = "has expired";
@@ -105,7 +109,9 @@ lws_tls_openssl_session_may_load(struct lws_context *cx, SSL_SESSION *sess,
 		return 1;
 
 	lwsl_notice("%s: %s: refused: the session %s\n", __func__, tag, why);
+#if defined(LWS_HARDENED_SESSIONS)
 	lws_tls_session_count(cx, LWSH_CTR_SESSION_LOAD_REFUSED);
+#endif
 
 	return 0;
 }
