@@ -34,6 +34,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "../common/th-shim.h"
+
 static const struct {
 	const char	*name;
 	int		value;
@@ -46,22 +48,18 @@ static struct {
 	unsigned long	fail_read, socket_reads, injected;
 	int		err;
 	const char	*err_name, *report;
-	ssize_t		(*real_read)(int, void *, size_t);
-	ssize_t		(*real_recv)(int, void *, size_t, int);
 } shim;
+
+/* resolved on first use: libc may read before our constructor runs */
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_recv)(int, void *, size_t, int);
 
 static __attribute__((constructor)) void
 shim_init(void)
 {
-	const char *v = getenv("LWS_IO_SHIM_FAIL_READ"), *e;
-	char *end;
+	const char *e;
 	size_t n;
 
-	if (!v || !*v || (shim.fail_read = strtoul(v, &end, 10)) < 1 || *end) {
-		fprintf(stderr, "lws-io-shim: LWS_IO_SHIM_FAIL_READ must be a read "
-			"number >= 1 (got '%s')\n", v ? v : "(unset)");
-		_exit(3);
-	}
 	e = getenv("LWS_IO_SHIM_ERRNO");
 	if (!e || !*e)
 		e = "ETIMEDOUT";
@@ -76,30 +74,22 @@ shim_init(void)
 		_exit(3);
 	}
 	shim.report = getenv("LWS_IO_SHIM_REPORT");
-	shim.real_read = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
-	shim.real_recv = (ssize_t (*)(int, void *, size_t, int))
-						dlsym(RTLD_NEXT, "recv");
-	if (!shim.real_read || !shim.real_recv) {
-		fprintf(stderr, "lws-io-shim: no read / recv to wrap\n");
-		_exit(3);
-	}
+	/* last: from here on a socket read may be the one to fail */
+	shim.fail_read = th_shim_env_count("lws-io-shim",
+					   "LWS_IO_SHIM_FAIL_READ",
+					   "a read number");
 }
 
 static __attribute__((destructor)) void
 shim_fini(void)
 {
 	char line[256];
-	FILE *f;
 
 	snprintf(line, sizeof(line), "{\"lws_io_shim\":{\"pid\":%d,"
 		 "\"fail_read\":%lu,\"errno\":\"%s\",\"socket_reads\":%lu,"
 		 "\"injected\":%lu}}\n", (int)getpid(), shim.fail_read,
 		 shim.err_name, shim.socket_reads, shim.injected);
-	fputs(line, stderr);
-	if (shim.report && (f = fopen(shim.report, "w"))) {
-		fputs(line, f);
-		fclose(f);
-	}
+	th_shim_report("lws-io-shim", line, shim.report);
 }
 
 /* 1 if this socket read is the one to fail */
@@ -108,7 +98,7 @@ shim_fail_now(int fd)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+	if (!shim.fail_read || fstat(fd, &st) || !S_ISSOCK(st.st_mode))
 		return 0;
 	if (++shim.socket_reads != shim.fail_read)
 		return 0;
@@ -123,21 +113,23 @@ shim_fail_now(int fd)
 ssize_t
 read(int fd, void *buf, size_t len)
 {
-	if (shim.real_read && shim_fail_now(fd))
+	if (!real_read)
+		real_read = (ssize_t (*)(int, void *, size_t))
+						dlsym(RTLD_NEXT, "read");
+	if (shim_fail_now(fd))
 		return -1;
 
-	return shim.real_read ? shim.real_read(fd, buf, len) :
-		((ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read"))
-							(fd, buf, len);
+	return real_read(fd, buf, len);
 }
 
 ssize_t
 recv(int fd, void *buf, size_t len, int flags)
 {
-	if (shim.real_recv && shim_fail_now(fd))
+	if (!real_recv)
+		real_recv = (ssize_t (*)(int, void *, size_t, int))
+						dlsym(RTLD_NEXT, "recv");
+	if (shim_fail_now(fd))
 		return -1;
 
-	return shim.real_recv ? shim.real_recv(fd, buf, len, flags) :
-		((ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv"))
-							(fd, buf, len, flags);
+	return real_recv(fd, buf, len, flags);
 }

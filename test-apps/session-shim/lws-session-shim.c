@@ -33,6 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/th-shim.h"
+
 #if defined(TH_TLS_BACKEND_mbedtls)
 #include <mbedtls/ssl.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
@@ -67,14 +69,9 @@ fnv(uint64_t h, const unsigned char *p, size_t len)
 static __attribute__((constructor)) void
 shim_init(void)
 {
-	const char *v = getenv("LWS_SESSION_SHIM_REFUSE");
-	char *end;
-
-	if (!v || !*v || (shim.refuse_call = strtoul(v, &end, 10)) < 1 || *end) {
-		fprintf(stderr, "lws-session-shim: LWS_SESSION_SHIM_REFUSE must be "
-			"a call number >= 1 (got '%s')\n", v ? v : "(unset)");
-		_exit(3);
-	}
+	shim.refuse_call = th_shim_env_count("lws-session-shim",
+					     "LWS_SESSION_SHIM_REFUSE",
+					     "a call number");
 	shim.report = getenv("LWS_SESSION_SHIM_REPORT");
 }
 
@@ -82,17 +79,12 @@ static __attribute__((destructor)) void
 shim_fini(void)
 {
 	char line[256];
-	FILE *f;
 
 	snprintf(line, sizeof(line), "{\"lws_session_shim\":{\"pid\":%d,"
 		 "\"refuse_call\":%lu,\"calls\":%lu,\"refused\":%lu,"
 		 "\"reoffered\":%lu}}\n", (int)getpid(), shim.refuse_call,
 		 shim.calls, shim.refused, shim.reoffered);
-	fputs(line, stderr);
-	if (shim.report && (f = fopen(shim.report, "w"))) {
-		fputs(line, f);
-		fclose(f);
-	}
+	th_shim_report("lws-session-shim", line, shim.report);
 }
 
 /* 1 if this call must be refused; counts what it sees */

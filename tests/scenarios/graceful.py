@@ -119,17 +119,23 @@ def probe(host, port, mode):
     print(json.dumps(res), flush=True)
 
 
+def read_head(tls, missing):
+    """An HTTP response head (and whatever came with it); EOFError(missing) if none."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = tls.recv(4096)
+        if not d:
+            raise EOFError(missing)
+        head += d
+    return head
+
+
 def keepalive_probe(tls, host, port, res):
     res.update({"http_status": None, "idle_close_s": None})
     try:
         tls.sendall(("GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: keep-alive\r\n\r\n"
                      % (host, port)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            d = tls.recv(4096)
-            if not d:
-                raise EOFError("no HTTP response")
-            head += d
+        head = read_head(tls, "no HTTP response")
         res["http_status"] = int(head.split(b"\r\n")[0].split()[1])
         t0 = time.monotonic()
         # the rest of the response body, then the idle close: b'' only for
@@ -173,12 +179,7 @@ def upgrade(tls, host, port, res):
                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: lws-stress\r\n\r\n"
                  % (host, port, key)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = tls.recv(4096)
-        if not d:
-            raise EOFError("no upgrade response")
-        head += d
+    head = read_head(tls, "no upgrade response")
     if b" 101 " not in head.split(b"\r\n")[0]:
         raise ValueError("upgrade refused: %r" % head.split(b"\r\n")[0])
     res["upgrade"] = True
