@@ -33,6 +33,21 @@ th_shim_env_count(const char *tool, const char *var, const char *what)
 }
 
 /* the exit summary: one line of JSON to stderr and, if named, to file */
+/*
+ * An optional count: 0 when var is unset or empty, else as th_shim_env_count()
+ * (a value that is set but not a number >= 1 still stops the process).
+ */
+static inline unsigned long
+th_shim_env_optional(const char *tool, const char *var, const char *what)
+{
+	const char *v = getenv(var);
+
+	if (!v || !*v)
+		return 0;
+
+	return th_shim_env_count(tool, var, what);
+}
+
 static inline void
 th_shim_report(const char *tool, const char *line, const char *file)
 {

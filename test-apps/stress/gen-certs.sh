@@ -10,6 +10,10 @@
 #                                              EC PRIVATE KEY"): lws's memory
 #                                              reload probes RSA first with it
 #   DIR/other.key                              a P-256 key matching no cert
+#   DIR/server-big.pem  DIR/server-big.key     like server.pem, about 11 KB of
+#   DIR/client-big.pem  DIR/client-big.key     DER (360 padding DNS names), a
+#                                              handshake flight larger than a
+#                                              tiny socket send buffer
 #
 # Needs the openssl CLI (1.1.1 or 3.x).  Certificates are valid for 30 days.
 set -eu
@@ -59,8 +63,34 @@ sign() { # name cn extfile
 		-out "$1.pem" 2>/dev/null
 }
 
+# DNS:pad-000.lws-hardened.invalid, ... (one line: openssl's config syntax)
+pad_names() {
+	i=0
+	while [ $i -lt 360 ]; do
+		printf ', DNS:pad-%03d.lws-hardened.invalid' $i
+		i=$((i + 1))
+	done
+}
+pad=$(pad_names)
+cat > ext-server-big.cnf <<EOT
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1$pad
+EOT
+cat > ext-client-big.cnf <<EOT
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:lws-stress-client$pad
+EOT
+
 ec_key server.key
 sign server localhost ext-server.cnf
+ec_key server-big.key
+sign server-big localhost ext-server-big.cnf
+ec_key client-big.key
+sign client-big lws-stress-client ext-client-big.cnf
 ec_key client.key
 sign client lws-stress-client ext-client.cnf
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
@@ -70,6 +100,7 @@ ec_key other.key
 openssl ec -in server.key -out server-sec1.key 2>/dev/null
 
 rm -f ./*.csr ./*.cnf ca.srl
-openssl verify -CAfile ca.pem server.pem client.pem server-rsa.pem >/dev/null
+openssl verify -CAfile ca.pem server.pem client.pem server-rsa.pem \
+	server-big.pem client-big.pem >/dev/null
 chmod 644 ./*.pem
 echo "gen-certs: wrote test PKI to $(pwd)"

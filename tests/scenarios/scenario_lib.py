@@ -75,7 +75,9 @@ class Scenario:
             self._tmp = tempfile.TemporaryDirectory(prefix="lwsh-%s." % name)
             self.dir = self._tmp.name
         self.pki = args.pki or os.path.join(self.dir, "pki")
-        if not os.path.exists(os.path.join(self.pki, "server.pem")):
+        # every file a scenario uses: a PKI made by an older gen-certs.sh is redone
+        if not all(os.path.exists(os.path.join(self.pki, f))
+                   for f in ("server.pem", "client.pem", "server-big.pem", "client-big.pem")):
             gen = os.path.join(REPO, "test-apps", "stress", "gen-certs.sh")
             r = subprocess.run([gen, self.pki], capture_output=True, text=True)
             if r.returncode:
