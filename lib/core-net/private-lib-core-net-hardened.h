@@ -99,6 +99,13 @@ int
 lws_plat_set_abortive_close(lws_sockfd_type fd);
 
 /*
+ * wsi's TLS handshake (call: "SSL_accept" or "SSL_connect") failed: record
+ * its first error and close cause, unless the backend's I/O glue did.
+ */
+void
+lws_tls_handshake_failed(struct lws *wsi, const char *call);
+
+/*
  * Write a description of the first TLS error in h into buf (the TLS backend
  * knows how to name its codes).  Returns the length written.
  */

@@ -237,14 +237,59 @@ lws_hardened_conn_timeout(struct lws *wsi, int reason)
 }
 
 #if !defined(LWSH_TLS_ERRQ)
-/* a backend without an error queue names only the call and the codes */
+/* TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2) */
+static const char *
+alert_name(int desc)
+{
+	static const struct { uint8_t desc; const char *name; } names[] = {
+		{ 0, "close notify" }, { 10, "unexpected message" },
+		{ 20, "bad record mac" }, { 22, "record overflow" },
+		{ 30, "decompression failure" }, { 40, "handshake failure" },
+		{ 42, "bad certificate" }, { 43, "unsupported certificate" },
+		{ 44, "certificate revoked" }, { 45, "certificate expired" },
+		{ 46, "certificate unknown" }, { 47, "illegal parameter" },
+		{ 48, "unknown CA" }, { 49, "access denied" },
+		{ 50, "decode error" }, { 51, "decrypt error" },
+		{ 70, "protocol version" }, { 71, "insufficient security" },
+		{ 80, "internal error" }, { 86, "inappropriate fallback" },
+		{ 90, "user canceled" }, { 100, "no renegotiation" },
+		{ 109, "missing extension" }, { 110, "unsupported extension" },
+		{ 112, "unrecognized name" }, { 115, "unknown PSK identity" },
+		{ 116, "certificate required" },
+		{ 120, "no application protocol" },
+	};
+	size_t n;
+
+	for (n = 0; n < LWS_ARRAY_SIZE(names); n++)
+		if (names[n].desc == desc)
+			return names[n].name;
+
+	return "unknown";
+}
+
+/*
+ * A backend without an error queue names the call, its error class, errno
+ * after a socket failure and the fatal alert, if one was seen
+ */
 int
 lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 			     size_t len)
 {
-	return lws_snprintf(buf, len, "%s: error %d (code %lu), errno %d",
-			    h->tls_call, h->ssl_error, h->tls_err,
-			    h->sys_errno);
+	int n = lws_snprintf(buf, len, "%s: error class %d", h->tls_call,
+			     h->ssl_error);
+
+	if (h->tls_err)
+		n += lws_snprintf(buf + n, len - (size_t)n, " (code %lu)",
+				  h->tls_err);
+	if (h->sys_errno)
+		n += lws_snprintf(buf + n, len - (size_t)n, ": errno %d",
+				  h->sys_errno);
+	if (h->alert_seen)
+		n += lws_snprintf(buf + n, len - (size_t)n, "; alert %s: %s",
+				  h->alert_sent ? "sent" : "received",
+				  alert_name((h->alert_seen - 1) & 0xff));
+
+	return n;
 }
 #endif
 

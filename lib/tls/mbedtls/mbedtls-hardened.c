@@ -34,6 +34,96 @@
 #define msc_field(x) x
 #endif
 
+#if defined(LWS_HARDENED_CONN_CAUSE)
+/*
+ * The fatal alert record mbedTLS last handled in one direction, if any: its
+ * description, else -1.  A record it sent is only readable while no cipher
+ * is active (encryption works in place); the handshake's alerts come before.
+ */
+static int
+fatal_alert(const mbedtls_ssl_context *msc, int sent)
+{
+	const unsigned char *m = sent ? msc->msc_field(out_msg) :
+					msc->msc_field(in_msg);
+
+	if ((sent ? msc->msc_field(out_msgtype) : msc->msc_field(in_msgtype)) !=
+						MBEDTLS_SSL_MSG_ALERT || !m ||
+	    (sent && msc->msc_field(transform_out)) ||
+	    m[0] != MBEDTLS_SSL_ALERT_LEVEL_FATAL)
+		return -1;
+
+	return m[1];
+}
+
+/*
+ * A peer that fails our handshake sends its alert and closes; mbedTLS
+ * writes a flight one record at a time, so our next write may meet the
+ * peer's reset (EPIPE) with the alert still unread in the socket.  Peek
+ * for it: a plaintext fatal alert record, as sent before any cipher.
+ */
+static int
+pending_fatal_alert(lws_sockfd_type fd)
+{
+	unsigned char r[7];
+
+	if (recv(fd, (char *)r, sizeof(r), MSG_PEEK | MSG_DONTWAIT) !=
+							(ssize_t)sizeof(r) ||
+	    r[0] != MBEDTLS_SSL_MSG_ALERT || r[1] != 3 || r[3] || r[4] != 2 ||
+	    r[5] != MBEDTLS_SSL_ALERT_LEVEL_FATAL)
+		return -1;
+
+	return r[6];
+}
+#endif
+
+/*
+ * The wrapper reduces a failed handshake to -1: the alert record mbedTLS
+ * sent or received tells what happened, else errno after a socket failure.
+ */
+void
+lws_tls_handshake_failed(struct lws *wsi, const char *call)
+{
+#if defined(LWS_HARDENED_CONN_CAUSE)
+	lws_hardened_conn_t *h = &wsi->hconn;
+	mbedtls_ssl_context *msc;
+	int sent = -1, rcvd = -1;
+
+	if (!wsi->tls.ssl || h->tls_call)
+		return;
+
+	h->tls_call = call;
+	h->ssl_error = SSL_get_error(wsi->tls.ssl, -1);
+	/* errno only tells something after a failed socket call */
+	if (h->ssl_error == SSL_ERROR_SYSCALL && errno != LWS_EAGAIN &&
+	    errno != LWS_EINTR)
+		h->sys_errno = errno;
+
+	msc = SSL_mbedtls_ssl_context_from_SSL(wsi->tls.ssl);
+	if (msc) {
+		rcvd = fatal_alert(msc, 0);
+		sent = fatal_alert(msc, 1);
+	}
+	if (rcvd < 0 && sent < 0 && h->sys_errno)
+		rcvd = pending_fatal_alert(wsi->desc.sockfd);
+	if (rcvd >= 0 || sent >= 0) {
+		h->sys_errno = 0;
+		h->alert_sent = rcvd < 0;
+		h->alert_seen = (uint16_t)((rcvd >= 0 ? rcvd : sent) + 1);
+		lws_hardened_conn_set_cause(wsi, h->alert_sent ?
+						 LWSH_CLOSE_ALERT_SENT :
+						 LWSH_CLOSE_ALERT_RECEIVED);
+		return;
+	}
+	if (h->sys_errno)
+		lws_hardened_conn_io_error(wsi, h->sys_errno);
+	else
+		lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_TLS_ERROR);
+#else
+	(void)wsi;
+	(void)call;
+#endif
+}
+
 void
 lws_tls_mbedtls_io_failed(struct lws *wsi, int ret)
 {

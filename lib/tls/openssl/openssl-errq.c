@@ -260,6 +260,18 @@ errq_keep_first(struct lws *wsi, int ssl_error, int en, const char *call)
 }
 #endif
 
+void
+lws_tls_handshake_failed(struct lws *wsi, const char *call)
+{
+#if defined(LWS_HARDENED_CONN_CAUSE)
+	/* lws_tls_errq_failed() classified it already, unless lws failed it */
+	errq_keep_first(wsi, SSL_ERROR_SSL, 0, call);
+#else
+	(void)wsi;
+	(void)call;
+#endif
+}
+
 static int
 errq_failed(struct lws *wsi, int ret, const char *call, int keep)
 {
