@@ -1,5 +1,6 @@
 /*
- * libwebsockets - mbedTLS: why a TLS read or write failed (lws-hardened)
+ * libwebsockets - mbedTLS: why a TLS read, write or handshake failed
+ * (lws-hardened)
  *
  * Copyright (C) 2026 The lws-hardened authors
  *
@@ -48,6 +49,7 @@ fatal_alert(const mbedtls_ssl_context *msc, int sent)
 
 	if ((sent ? msc->msc_field(out_msgtype) : msc->msc_field(in_msgtype)) !=
 						MBEDTLS_SSL_MSG_ALERT || !m ||
+	    (sent ? msc->msc_field(out_msglen) : msc->msc_field(in_msglen)) < 2 ||
 	    (sent && msc->msc_field(transform_out)) ||
 	    m[0] != MBEDTLS_SSL_ALERT_LEVEL_FATAL)
 		return -1;

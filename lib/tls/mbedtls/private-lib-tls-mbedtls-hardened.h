@@ -25,7 +25,9 @@
  * class, so a peer's close_notify, its fatal alert and a local TLS error
  * all reach lws alike.  The record mbedTLS was handling when it failed
  * still tells them apart: the close cause of the connection (and with it
- * whether its cached TLS session may be kept) comes from there.
+ * whether its cached TLS session may be kept) comes from there.  The same
+ * goes for a failed handshake (lws_tls_handshake_failed(), declared with
+ * the other hardened core-net hooks).
  */
 
 #if !defined(__LWS_PRIVATE_LIB_TLS_MBEDTLS_HARDENED_H__)
@@ -34,7 +36,8 @@
 /*
  * A read or write on wsi failed for good (not WANT), returning ret: record
  * its close cause, unless one is recorded already (a socket error found
- * first).  ret 0 is the transport's EOF.
+ * first).  ret 0 is a read that ended the connection without an error: the
+ * peer's close_notify (the record says so), else the transport's EOF.
  */
 void
 lws_tls_mbedtls_io_failed(struct lws *wsi, int ret);
