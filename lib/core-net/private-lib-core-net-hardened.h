@@ -106,6 +106,14 @@ void
 lws_tls_handshake_failed(struct lws *wsi, const char *call);
 
 /*
+ * Write "; alert sent|received: <name>" for the fatal alert h saw, if any,
+ * into buf; returns the length written (0 without an alert).  The
+ * backends' lws_tls_describe_first_error() end with it.
+ */
+int
+lws_tls_describe_alert(const lws_hardened_conn_t *h, char *buf, size_t len);
+
+/*
  * Write a description of the first TLS error in h into buf (the TLS backend
  * knows how to name its codes).  Returns the length written.
  */

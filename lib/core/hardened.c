@@ -236,26 +236,33 @@ lws_hardened_conn_timeout(struct lws *wsi, int reason)
 	lws_hardened_conn_set_cause(wsi, LWSH_CLOSE_TIMEOUT);
 }
 
-#if !defined(LWSH_TLS_ERRQ)
-/* TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2) */
+/*
+ * TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2), one list for every
+ * backend: OpenSSL 3.0's own names stop before the TLS 1.3 alerts
+ */
 static const char *
 alert_name(int desc)
 {
 	static const struct { uint8_t desc; const char *name; } names[] = {
 		{ 0, "close notify" }, { 10, "unexpected message" },
-		{ 20, "bad record mac" }, { 22, "record overflow" },
-		{ 30, "decompression failure" }, { 40, "handshake failure" },
+		{ 20, "bad record mac" }, { 21, "decryption failed" },
+		{ 22, "record overflow" }, { 30, "decompression failure" },
+		{ 40, "handshake failure" }, { 41, "no certificate" },
 		{ 42, "bad certificate" }, { 43, "unsupported certificate" },
 		{ 44, "certificate revoked" }, { 45, "certificate expired" },
 		{ 46, "certificate unknown" }, { 47, "illegal parameter" },
 		{ 48, "unknown CA" }, { 49, "access denied" },
 		{ 50, "decode error" }, { 51, "decrypt error" },
-		{ 70, "protocol version" }, { 71, "insufficient security" },
-		{ 80, "internal error" }, { 86, "inappropriate fallback" },
-		{ 90, "user canceled" }, { 100, "no renegotiation" },
-		{ 109, "missing extension" }, { 110, "unsupported extension" },
-		{ 112, "unrecognized name" }, { 115, "unknown PSK identity" },
-		{ 116, "certificate required" },
+		{ 60, "export restriction" }, { 70, "protocol version" },
+		{ 71, "insufficient security" }, { 80, "internal error" },
+		{ 86, "inappropriate fallback" }, { 90, "user canceled" },
+		{ 100, "no renegotiation" }, { 109, "missing extension" },
+		{ 110, "unsupported extension" },
+		{ 111, "certificate unobtainable" },
+		{ 112, "unrecognized name" },
+		{ 113, "bad certificate status response" },
+		{ 114, "bad certificate hash value" },
+		{ 115, "unknown PSK identity" }, { 116, "certificate required" },
 		{ 120, "no application protocol" },
 	};
 	size_t n;
@@ -267,6 +274,18 @@ alert_name(int desc)
 	return "unknown";
 }
 
+int
+lws_tls_describe_alert(const lws_hardened_conn_t *h, char *buf, size_t len)
+{
+	if (!h->alert_seen)
+		return 0;
+
+	return lws_snprintf(buf, len, "; alert %s: %s",
+			    h->alert_sent ? "sent" : "received",
+			    alert_name((h->alert_seen - 1) & 0xff));
+}
+
+#if !defined(LWSH_TLS_ERRQ)
 /*
  * A backend without an error queue names the call, its error class, errno
  * after a socket failure and the fatal alert, if one was seen
@@ -284,10 +303,7 @@ lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 	if (h->sys_errno)
 		n += lws_snprintf(buf + n, len - (size_t)n, ": errno %d",
 				  h->sys_errno);
-	if (h->alert_seen)
-		n += lws_snprintf(buf + n, len - (size_t)n, "; alert %s: %s",
-				  h->alert_sent ? "sent" : "received",
-				  alert_name((h->alert_seen - 1) & 0xff));
+	n += lws_tls_describe_alert(h, buf + n, len - (size_t)n);
 
 	return n;
 }

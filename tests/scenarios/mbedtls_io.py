@@ -91,6 +91,13 @@ def shim_report(report):
         raise sl.SetupError("no lws-io-shim report (%s)" % e)
 
 
+def require_injected(shim):
+    """The shim failed exactly read #FAIL_READ, or the fault was not made."""
+    if shim["injected"] != 1:
+        raise sl.SetupError("the shim failed %d reads of %d, not read #%d"
+                            % (shim["injected"], shim["socket_reads"], FAIL_READ))
+
+
 def failed_read(sc, errno_name):
     """m1: the client's read #FAIL_READ fails with errno_name."""
     srv = sc.start_server([], duration=60)
@@ -102,9 +109,7 @@ def failed_read(sc, errno_name):
                                 timeout=60, env=env)
     sc.stop(srv)
     shim = shim_report(report)
-    if shim["injected"] != 1:
-        raise sl.SetupError("the shim failed %d reads of %d, not read #%d"
-                            % (shim["injected"], shim["socket_reads"], FAIL_READ))
+    require_injected(shim)
     log = summary.get("attempt_log") or []
     if not log or not log[0]["established"]:
         raise sl.SetupError("the connection was not established: %s" % log[:1])
@@ -138,9 +143,7 @@ def server_read_reset(sc, errno_name):
                   + tls12, timeout=60)
     sc.stop(srv)
     shim = shim_report(report)
-    if shim["injected"] != 1:
-        raise sl.SetupError("the shim failed %d reads of %d, not read #%d"
-                            % (shim["injected"], shim["socket_reads"], FAIL_READ))
+    require_injected(shim)
     causes = sc.load_json("server.json").get("ends_by_cause")
     sc.figure("server_socket_reads", shim["socket_reads"])
     sc.figure("alerts_after_failed_read", shim["alerts_after_injected"])

@@ -327,23 +327,6 @@ errq_ssl_error_name(int m)
 	return "unexpected SSL_get_error() code";
 }
 
-/*
- * RFC 8446 alerts OpenSSL 3.0's SSL_alert_desc_string_long() calls
- * "unknown" (it predates them); the rest it names itself.
- */
-static const char *
-errq_alert_name(int desc)
-{
-	switch (desc) {
-	case 109: return "missing extension";
-	case 115: return "unknown PSK identity";
-	case 116: return "certificate required";
-	case 120: return "no application protocol";
-	}
-
-	return SSL_alert_desc_string_long(desc);
-}
-
 int
 lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 			     size_t len)
@@ -361,10 +344,7 @@ lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 	if (h->ssl_error == SSL_ERROR_SYSCALL || h->sys_errno)
 		n += lws_snprintf(buf + n, len - (size_t)n, ": errno %d",
 				  h->sys_errno);
-	if (h->alert_seen)
-		n += lws_snprintf(buf + n, len - (size_t)n, "; alert %s: %s",
-				  h->alert_sent ? "sent" : "received",
-				  errq_alert_name((h->alert_seen - 1) & 0xff));
+	n += lws_tls_describe_alert(h, buf + n, len - (size_t)n);
 
 	return n;
 }
