@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "th-util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -466,4 +467,31 @@ th_die_extra_args(int argc, char **argv)
 {
 	if (optind < argc)
 		th_die("unexpected argument '%s' (see --help)", argv[optind]);
+}
+
+int
+th_count_open_sockets(void)
+{
+	char path[64], target[64];
+	struct dirent *de;
+	ssize_t n;
+	int count = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strncmp(target, "socket:", 7))
+			count++;
+	}
+	closedir(d);
+
+	return count;
 }

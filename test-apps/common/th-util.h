@@ -19,6 +19,8 @@ void th_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 /* set the program name used by th_die / th_warn (call first in main) */
 void th_set_progname(const char *argv0);
 void th_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* sockets this process has open (/proc/self/fd), -1 if it cannot tell */
+int th_count_open_sockets(void);
 
 /*
  * The shared ends of every tool's getopt_long() loop (optstring ":..."):

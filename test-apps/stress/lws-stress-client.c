@@ -186,6 +186,7 @@ static th_ctr_snap_t counters;
 static struct lws_context *context;
 static struct lws_vhost *vhost;
 static int stopping, hit_max_time, destroying;
+static int sockets_before_context = -1, sockets_after_destroy = -1;
 static uint64_t t_start, t_stop, connect_seq_next = 1;
 static int next_to_connect, active;
 static lws_sorted_usec_list_t sul_connect, sul_tick, sul_stats, sul_plant;
@@ -735,7 +736,11 @@ send_one(struct slot *s, struct lws *wsi)
 
 		if (!ssl || SSL_version(ssl) != TLS1_3_VERSION)
 			st.key_update_skipped++;
+#if defined(TH_TLS_BACKEND_wolfssl)
+		else if (wolfSSL_update_keys(ssl) == WOLFSSL_SUCCESS) {
+#else
 		else if (SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) == 1) {
+#endif
 			st.key_updates++;
 			s->key_updates++;
 		} else {
@@ -888,7 +893,7 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 		}
 		if (opt.dump_roundtrip)
 			dump_save();
-#if defined(TH_HAVE_OSSL_API)
+#if defined(TH_HAVE_OSSL_API) && !defined(TH_TLS_BACKEND_wolfssl)
 		if (opt.max_fragment && lws_get_ssl(wsi))
 			SSL_set_max_send_fragment(lws_get_ssl(wsi),
 						  (long)opt.max_fragment);
@@ -1272,6 +1277,14 @@ write_summary(int rc)
 	th_json_double(&j, "elapsed_s", elapsed_s());
 	/* the run did not end by itself within --max-time: a hang */
 	th_json_bool(&j, "hit_max_time", hit_max_time);
+	/*
+	 * sockets of this process before lws_create_context() and after
+	 * lws_context_destroy(): a difference is a socket lws never closed
+	 */
+	th_json_obj_open(&j, "open_sockets");
+	th_json_int(&j, "before_context", sockets_before_context);
+	th_json_int(&j, "after_context_destroy", sockets_after_destroy);
+	th_json_obj_close(&j);
 
 	th_json_obj_open(&j, "config");
 	th_json_str(&j, "server", opt.host);
@@ -1837,6 +1850,10 @@ parse_args(int argc, char **argv)
 		th_lws_require_ossl("--tls-max");
 	if (opt.max_fragment)
 		th_lws_require_ossl("--max-fragment");
+#if defined(TH_TLS_BACKEND_wolfssl)
+	if (opt.max_fragment)
+		th_die("--max-fragment: wolfSSL has no SSL_set_max_send_fragment()");
+#endif
 	if (opt.check_queue)
 		th_lws_require_ossl("--check-queue");
 	if (opt.plant_mask)
@@ -1925,6 +1942,7 @@ main(int argc, char **argv)
 #endif
 	}
 
+	sockets_before_context = th_count_open_sockets();
 	context = lws_create_context(&info);
 	th_errq_check_after(&errq, SITE_CREATE, NULL);
 	if (!context)
@@ -1999,6 +2017,7 @@ main(int argc, char **argv)
 	destroying = 1;
 	lws_context_destroy(context);
 	th_lws_signals_set_context(NULL);
+	sockets_after_destroy = th_count_open_sockets();
 	/* ends lws did not report: count them, forced */
 	for (i = 0; i < opt.conns; i++)
 		if (slots[i].state == SL_ESTABLISHED ||

@@ -35,12 +35,9 @@
 void
 lws_tls_errq_api_enter(lws_tls_errq_api_t *s)
 {
+	lws_tls_errq_mark_set(&s->mark);
+	/* after the mark: wolfSSL's lifts what was queued */
 	s->top_before = ERR_peek_last_error();
-	/*
-	 * On an empty queue no mark is set and the pop below clears the whole
-	 * queue, which is exactly "everything pushed since we entered".
-	 */
-	ERR_set_mark();
 }
 
 int
@@ -54,7 +51,7 @@ lws_tls_errq_api_leave(lws_tls_errq_api_t *s, const char *api, int ret)
 		lwsl_info("%s: returned %d, dropping the OpenSSL errors it "
 			  "left (newest: %s)\n", api, ret, buf);
 	}
-	ERR_pop_to_mark();
+	lws_tls_errq_mark_pop(&s->mark);
 
 	return ret;
 }

@@ -114,12 +114,9 @@ errq_get_oldest(const char **file, int *line)
 void
 lws_tls_errq_scope_enter(lws_tls_errq_scope_t *s)
 {
+	lws_tls_errq_mark_set(&s->mark);
+	/* after the mark: wolfSSL's lifts what was queued */
 	s->top_before = ERR_peek_last_error();
-	/*
-	 * On an empty queue no mark is set and the pop below clears the whole
-	 * queue, which is exactly "everything pushed since we entered".
-	 */
-	ERR_set_mark();
 }
 
 void
@@ -142,7 +139,7 @@ lws_tls_errq_scope_leave(lws_tls_errq_scope_t *s, struct lws *wsi,
 				  what, buf, file, line, (unsigned long long)
 				  lws_tls_errq_counter(LWSH_CTR_ERRQ_ISOLATED));
 	}
-	ERR_pop_to_mark();
+	lws_tls_errq_mark_pop(&s->mark);
 }
 
 int
@@ -228,6 +225,7 @@ errq_cause_of(struct lws *wsi, int ssl_error, int en, unsigned long e)
 		return wsi->hconn.alert_sent ? LWSH_CLOSE_ALERT_SENT :
 					       LWSH_CLOSE_ALERT_RECEIVED;
 	/* a received alert is queued as its reason code, even unseen */
+#if defined(SSL_AD_REASON_OFFSET)
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET &&
 	    ERR_GET_REASON(e) < SSL_AD_REASON_OFFSET + 256) {
@@ -235,6 +233,7 @@ errq_cause_of(struct lws *wsi, int ssl_error, int en, unsigned long e)
 						   SSL_AD_REASON_OFFSET + 1);
 		return LWSH_CLOSE_ALERT_RECEIVED;
 	}
+#endif
 
 	return LWSH_CLOSE_TLS_ERROR;
 }
@@ -370,6 +369,22 @@ lws_tls_conn_info_cb(const SSL *ssl, int where, int ret)
 		lws_ssl_info_callback(ssl, where, ret);
 }
 
+void
+lws_tls_ctx_set_conn_info_cb(SSL_CTX *ctx)
+{
+#if defined(USE_WOLFSSL) && !defined(LWS_HAVE_SSL_SET_INFO_CALLBACK)
+	/*
+	 * wolfSSL has no per-connection SSL_set_info_callback(): an SSL takes
+	 * its context's callback when it is made.  lws_tls_conn_info_cb()
+	 * finds the connection through the SSL's ex data, so it can serve
+	 * every SSL of the context.
+	 */
+	SSL_CTX_set_info_callback(ctx, lws_tls_conn_info_cb);
+#else
+	(void)ctx; /* each SSL gets it from SSL_set_info_callback() */
+#endif
+}
+
 /*
  * Each group below is compiled only when the patch that hooks it in is
  * applied (the patch defines the macro), so any one patch can be dropped
@@ -422,7 +437,8 @@ lws_tls_errq_sni_cb(SSL *ssl, int *ad, void *arg)
 
 #endif /* !LWS_WITHOUT_SERVER */
 
-#if !defined(LWS_WITHOUT_CLIENT)
+/* upstream's wolfSSL client sets no verify callback: nothing to scope */
+#if !defined(LWS_WITHOUT_CLIENT) && !defined(USE_WOLFSSL)
 int
 lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 {
@@ -436,7 +452,7 @@ lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 
 	return n;
 }
-#endif /* !LWS_WITHOUT_CLIENT */
+#endif /* !LWS_WITHOUT_CLIENT && !USE_WOLFSSL */
 
 #endif /* LWS_TLS_ERRQ_SCOPED_CALLBACKS */
 
@@ -506,7 +522,7 @@ lws_tls_server_certs_load(struct lws_vhost *vhost, struct lws *wsi,
 		lwsl_info("%s: vhost %s: certificate load %s, dropping the "
 			  "OpenSSL entries it left\n", __func__, vhost->name,
 			  n ? "failed" : "succeeded");
-	ERR_pop_to_mark();
+	lws_tls_errq_mark_pop(&s.mark);
 
 	return n;
 }

@@ -37,6 +37,8 @@
 #if !defined(__LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_CRYPTO_H__)
 #define __LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_CRYPTO_H__
 
+#include "private-lib-tls-openssl-errmark.h"
+
 #if defined(LWS_TLS_ERRQ_SCOPED_CRYPTO_APIS)
 
 /*
@@ -47,6 +49,7 @@
  */
 typedef struct lws_tls_errq_api {
 	unsigned long		top_before;	/* newest entry when entered */
+	lws_tls_errq_mark_t	mark;
 } lws_tls_errq_api_t;
 
 void

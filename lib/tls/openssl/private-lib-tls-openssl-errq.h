@@ -39,6 +39,8 @@
 #if !defined(__LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_H__)
 #define __LWS_PRIVATE_LIB_TLS_OPENSSL_ERRQ_H__
 
+#include "private-lib-tls-openssl-errmark.h"
+
 /*
  * A scope around code that runs inside an SSL call: everything pushed after
  * lws_tls_errq_scope_enter() is dropped by lws_tls_errq_scope_leave(), which
@@ -47,6 +49,7 @@
  */
 typedef struct lws_tls_errq_scope {
 	unsigned long		top_before;	/* newest entry when entered */
+	lws_tls_errq_mark_t	mark;
 } lws_tls_errq_scope_t;
 
 void
@@ -96,6 +99,13 @@ lws_tls_errq_counter(int which);
  */
 void
 lws_tls_conn_info_cb(const SSL *ssl, int where, int ret);
+
+/*
+ * Where the TLS library has no per-connection info callback (wolfSSL), set
+ * lws_tls_conn_info_cb() on the context, before any SSL is made from it.
+ */
+void
+lws_tls_ctx_set_conn_info_cb(SSL_CTX *ctx);
 
 /*
  * Declared only when the patch that hooks them in is applied (it defines the
