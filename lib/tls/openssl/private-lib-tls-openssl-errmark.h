@@ -51,10 +51,11 @@ lws_tls_errq_mark_set(lws_tls_errq_mark_t *m)
 {
 	const char *file;
 	unsigned long e;
-	int line;
+	int line, n;
 
 	m->count = 0;
-	while (ERR_peek_last_error()) {
+	/* bounded: wolfSSL's queue is, but a loop here must not trust it */
+	for (n = 0; n < 4 * LWS_TLS_ERRQ_MARK_MAX && ERR_peek_last_error(); n++) {
 		file = NULL;
 		line = 0;
 		e = ERR_get_error_line(&file, &line);
