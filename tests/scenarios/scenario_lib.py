@@ -226,8 +226,11 @@ class Scenario:
         raise SetupError("lws-faultproxy not ready after 15s")
 
     def run_client(self, port, extra, tag="client", tls=True, timeout=120, host=None,
-                   env=None):
-        """Run the stress client to completion; return (exit code, summary)."""
+                   env=None, ca=None):
+        """Run the stress client to completion; return (exit code, summary).
+
+        ca: the CA file to verify the server with (default: the test CA);
+        False: none (for --insecure)."""
         if host is None:
             # mbedTLS 2.x cannot match an IP address against the certificate
             host = "localhost" if self.backend == "mbedtls" else "127.0.0.1"
@@ -236,10 +239,10 @@ class Scenario:
                 "--stats-interval", "0",
                 # the client stops itself (and fails) before we would kill it
                 "--max-time", str(max(5, timeout - 15))]
-        if tls:
-            argv += ["--ca", os.path.join(self.pki, "ca.pem")]
-        else:
+        if not tls:
             argv += ["--no-tls"]
+        elif ca is not False:
+            argv += ["--ca", ca or os.path.join(self.pki, "ca.pem")]
         p = self.start(tag, argv + list(extra), env=env)
         rc = self.wait(p, timeout)
         if self.sanitizer_reports():

@@ -437,8 +437,9 @@ lws_tls_errq_sni_cb(SSL *ssl, int *ad, void *arg)
 
 #endif /* !LWS_WITHOUT_SERVER */
 
-/* upstream's wolfSSL client sets no verify callback: nothing to scope */
-#if !defined(LWS_WITHOUT_CLIENT) && !defined(USE_WOLFSSL)
+/* upstream's wolfSSL client sets no verify callback (0031 adds it) */
+#if !defined(LWS_WITHOUT_CLIENT) && (!defined(USE_WOLFSSL) || \
+				     defined(LWS_TLS_CLIENT_VERIFY_CB_ON_WOLFSSL))
 int
 lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 {
@@ -452,7 +453,7 @@ lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 
 	return n;
 }
-#endif /* !LWS_WITHOUT_CLIENT && !USE_WOLFSSL */
+#endif /* !LWS_WITHOUT_CLIENT */
 
 #endif /* LWS_TLS_ERRQ_SCOPED_CALLBACKS */
 

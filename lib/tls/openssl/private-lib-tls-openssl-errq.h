@@ -129,6 +129,13 @@ int
 lws_ssl_server_name_cb(SSL *ssl, int *ad, void *arg);
 #endif
 
+/* the server certificate verification callback the client registers */
+#if defined(LWS_TLS_ERRQ_SCOPED_CALLBACKS)
+#define lws_tls_client_verify_cb lws_tls_errq_client_verify_cb
+#else
+#define lws_tls_client_verify_cb OpenSSL_client_verify_callback
+#endif
+
 #if defined(LWS_TLS_ERRQ_SCOPED_SESSION_CB) && defined(LWS_WITH_TLS_SESSIONS)
 /* the client's new-session callback, scoped, and the original */
 int
