@@ -478,9 +478,11 @@ th_errq_drain(th_errq_cb_t cb, void *opaque, int preserve)
 		e.plant_tag = e.planted ? e.reason - TH_PLANT_REASON_BASE : -1;
 		snprintf(e.file, sizeof(e.file), "%s", file ? file : "?");
 		snprintf(e.func, sizeof(e.func), "?");
-		snprintf(e.text, sizeof(e.text), "%s",
+		/* wolfSSL has no text for many of its codes: name the code */
+		snprintf(e.text, sizeof(e.text), "%s (%ld)",
 			 ERR_reason_error_string(code) ?
-				ERR_reason_error_string(code) : "?");
+				ERR_reason_error_string(code) : "?",
+			 (long)code);
 		if (cb)
 			cb(&e, opaque);
 		n++;

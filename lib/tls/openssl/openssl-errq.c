@@ -385,6 +385,24 @@ lws_tls_ctx_set_conn_info_cb(SSL_CTX *ctx)
 #endif
 }
 
+/* as lws_tls_server_conn_alpn() tests it: the feature checks may miss it */
+#if OPENSSL_VERSION_NUMBER >= 0x10002000L
+void
+lws_tls_alpn_selected(SSL *ssl, const unsigned char **name, unsigned int *len)
+{
+	lws_tls_errq_mark_t m;
+
+	/*
+	 * wolfSSL queues an error (-9) when nothing was selected.  The call
+	 * follows a handshake that succeeded, so nothing would drain it and
+	 * the next connection's SSL_get_error() would read it.
+	 */
+	lws_tls_errq_mark_set(&m);
+	SSL_get0_alpn_selected(ssl, name, len);
+	lws_tls_errq_mark_pop(&m);
+}
+#endif
+
 /*
  * Each group below is compiled only when the patch that hooks it in is
  * applied (the patch defines the macro), so any one patch can be dropped

@@ -107,6 +107,10 @@ lws_tls_conn_info_cb(const SSL *ssl, int where, int ret);
 void
 lws_tls_ctx_set_conn_info_cb(SSL_CTX *ctx);
 
+/* SSL_get0_alpn_selected() that leaves the error queue as it found it */
+void
+lws_tls_alpn_selected(SSL *ssl, const unsigned char **name, unsigned int *len);
+
 /*
  * Declared only when the patch that hooks them in is applied (it defines the
  * macro), so the library builds with any one patch dropped.
