@@ -4,13 +4,17 @@
  * session.
  *
  * Wraps the call lws uses to put a cached session on a new client
- * connection: SSL_set_session() (OpenSSL build) or mbedtls_ssl_set_session()
- * (mbedTLS build).  The Nth call is refused, as the library refuses a session
- * it cannot use, and so is every later call that offers the SAME session
- * again (it could only be refused again): OpenSSL gets 0 and one queued
- * error (SSL_R_SSL_SESSION_VERSION_MISMATCH), mbedTLS gets
+ * connection: SSL_set_session() (OpenSSL build), wolfSSL_set_session()
+ * (wolfSSL build, what lws's SSL_set_session() is there) or
+ * mbedtls_ssl_set_session() (mbedTLS build).  The Nth call is refused, as
+ * the library refuses a session it cannot use, and so is every later call
+ * that offers the SAME session again (it could only be refused again):
+ * OpenSSL gets 0 and one queued error (SSL_R_SSL_SESSION_VERSION_MISMATCH),
+ * wolfSSL 0 (WOLFSSL_FAILURE, nothing queued, as wolfSSL 5.5 refuses a
+ * session from an unfinished handshake), mbedTLS
  * MBEDTLS_ERR_SSL_BAD_INPUT_DATA.  A session is recognised by a hash of its
- * session id and ticket, never by its address.
+ * session id and ticket (wolfSSL: id and master secret), never by its
+ * address.
  *
  * Environment:
  *   LWS_SESSION_SHIM_REFUSE=N   refuse the Nth call (1-based; required: a
@@ -35,7 +39,10 @@
 
 #include "../common/th-shim.h"
 
-#if defined(TH_TLS_BACKEND_mbedtls)
+#if defined(TH_TLS_BACKEND_wolfssl)
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#elif defined(TH_TLS_BACKEND_mbedtls)
 #include <mbedtls/ssl.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #define SESS_FIELD(x) MBEDTLS_PRIVATE(x)
@@ -122,7 +129,36 @@ shim_real(const char *name)
 	return shim.real;
 }
 
-#if defined(TH_TLS_BACKEND_mbedtls)
+#if defined(TH_TLS_BACKEND_wolfssl)
+
+int
+wolfSSL_set_session(WOLFSSL *s, WOLFSSL_SESSION *session)
+{
+	int (*real)(WOLFSSL *, WOLFSSL_SESSION *) =
+		(int (*)(WOLFSSL *, WOLFSSL_SESSION *))
+			shim_real("wolfSSL_set_session");
+	uint64_t id = 14695981039346656037ull;
+	unsigned char secret[64];
+	const unsigned char *p;
+	unsigned int len = 0;
+	int n;
+
+	if (session) {
+		p = wolfSSL_SESSION_get_id(session, &len);
+		if (p)
+			id = fnv(id, p, len);
+		n = wolfSSL_SESSION_get_master_key(session, secret,
+						   (int)sizeof(secret));
+		if (n > 0)
+			id = fnv(id, secret, (size_t)n);
+		if (shim_decide(id))
+			return WOLFSSL_FAILURE;
+	}
+
+	return real(s, session);
+}
+
+#elif defined(TH_TLS_BACKEND_mbedtls)
 
 int
 mbedtls_ssl_set_session(mbedtls_ssl_context *ssl,
