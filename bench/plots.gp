@@ -54,7 +54,8 @@ if (hs) {
 	set boxwidth 0.9
 	set xlabel ""
 	set xtics rotate by 0
-	set key top right
+	set key top left
+	set yrange [0:*]
 	set title "capacity: handshakes per server CPU-second"
 	set ylabel "handshakes / server CPU-s"
 	f = dir."/handshakes.dat"

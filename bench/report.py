@@ -317,8 +317,9 @@ def write(res, out_dir, repo):
           "(`/proc/PID/stat`) over a steady window (every connection up, from the client's "
           "status lines) divided by the messages echoed in it; MB/s counts payload one way; "
           "mean round trip = connections / (messages/s) (Little's law; the client reports "
-          "no percentiles, so p50/p99 are not measured). Bottleneck: the side whose CPU "
-          "was >= 90 %% busy in the window." % echo["client_variant"])
+          "no percentiles, so p50/p99 are not measured). Bottleneck: the side whose core "
+          "was >= 90 %% busy in the window (`/proc/stat`; other processes on a shared "
+          "machine count, and are named as \"other load\")." % echo["client_variant"])
         w("")
         w("```")
         w(echo["command"])
@@ -329,7 +330,7 @@ def write(res, out_dir, repo):
                 w("![%s](bench/%s)" % (p[:-4], p))
                 w("")
         w("| conns x size | server | messages/s | MB/s | mean RTT us | server CPU us/msg | "
-          "server / client CPU busy | bottleneck |")
+          "server / client process CPU (core busy) | bottleneck |")
         w("|---|---|---|---|---|---|---|---|")
         for c in echo["cells"]:
             for srv in echo["servers"]:
@@ -339,7 +340,10 @@ def write(res, out_dir, repo):
                     "node ws" if srv == "node" else srv, spread(s["msgs_per_s"]),
                     spread(s["MB_per_s"], "%.2f"), spread(s["mean_rtt_us"]),
                     spread(s["server_cpu_us_per_msg"], "%.2f"),
-                    f(med(s["server_cpu_util"]), "%.2f"), f(med(s["client_cpu_util"]), "%.2f"),
+                    "%s (%s)" % (f(med(s["server_cpu_util"]), "%.2f"),
+                                 f(med(s.get("server_core_busy")), "%.2f")),
+                    "%s (%s)" % (f(med(s["client_cpu_util"]), "%.2f"),
+                                 f(med(s.get("client_core_busy")), "%.2f")),
                     s["bottleneck"]))
         w("")
         w("Ratios (medians):")

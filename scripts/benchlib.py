@@ -72,3 +72,19 @@ def ratio(a, b, digits=4):
     if a is None or not b:
         return None
     return round(a / float(b), digits)
+
+
+def cpu_busy_s():
+    """{cpu index: busy seconds (all but idle and iowait)} from /proc/stat."""
+    import os
+    global CLK_TCK
+    if CLK_TCK is None:
+        CLK_TCK = os.sysconf("SC_CLK_TCK")
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                v = line.split()
+                t = [int(x) for x in v[1:9]]
+                out[int(v[0][3:])] = (sum(t) - t[3] - t[4]) / float(CLK_TCK)
+    return out
