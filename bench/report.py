@@ -316,8 +316,13 @@ def write(res, out_dir, repo):
           "in flight per connection. Server CPU per message is the server's utime + stime "
           "(`/proc/PID/stat`) over a steady window (every connection up, from the client's "
           "status lines) divided by the messages echoed in it; MB/s counts payload one way; "
-          "mean round trip = connections / (messages/s) (Little's law; the client reports "
-          "no percentiles, so p50/p99 are not measured). Bottleneck: the side whose core "
+          "mean round trip = connections / (messages/s) (Little's law). p50 / p99 round "
+          "trip: the client times every message (just before `lws_write()` to the arrival "
+          "of its echo, log-linear histogram, within 1.6 %%) and prints the p50 and p99 of "
+          "the echoes of each status-line interval (0.25 s); a run's p50 and p99 are the "
+          "medians of those per-interval values inside the steady window (not the "
+          "percentiles of the pooled window), \"-\" when the client printed none. "
+          "Bottleneck: the side whose core "
           "was >= 90 %% busy in the window (`/proc/stat`; other processes on a shared "
           "machine count, and are named as \"other load\")." % echo["client_variant"])
         w("")
@@ -329,16 +334,19 @@ def write(res, out_dir, repo):
             if p in pngs:
                 w("![%s](bench/%s)" % (p[:-4], p))
                 w("")
-        w("| conns x size | server | messages/s | MB/s | mean RTT us | server CPU us/msg | "
-          "server / client process CPU (core busy) | bottleneck |")
-        w("|---|---|---|---|---|---|---|---|")
+        w("| conns x size | server | messages/s | MB/s | mean RTT us | p50 RTT us | "
+          "p99 RTT us | server CPU us/msg | server / client process CPU (core busy) | "
+          "bottleneck |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for c in echo["cells"]:
             for srv in echo["servers"]:
                 s = c["servers"][srv]
-                w("| %d x %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
+                w("| %d x %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
                     c["connections"], size_name(c["size"]),
                     "node ws" if srv == "node" else srv, spread(s["msgs_per_s"]),
                     spread(s["MB_per_s"], "%.2f"), spread(s["mean_rtt_us"]),
+                    # older results files have no percentiles: "-"
+                    spread(s.get("p50_rtt_us")), spread(s.get("p99_rtt_us")),
                     spread(s["server_cpu_us_per_msg"], "%.2f"),
                     "%s (%s)" % (f(med(s["server_cpu_util"]), "%.2f"),
                                  f(med(s.get("server_core_busy")), "%.2f")),

@@ -3,7 +3,8 @@
  *
  * One lws context, one thread.  Every connection sends messages carrying a
  * header {connection id, attempt, sequence, length, crc32} and checks the
- * echo: lost, corrupted, duplicated and out-of-order messages are counted.
+ * echo: lost, corrupted, duplicated and out-of-order messages are counted,
+ * and every round trip is timed (p50 / p99 on the status lines, JSON rtt_us).
  * Every connection end is classified:
  *
  *   INTENDED    the test closed it (--close-after, --messages-per-conn, end)
@@ -110,6 +111,12 @@ static const char * const class_names[CL_COUNT] = {
 	"intended", "faulted", "collateral"
 };
 
+/* send time of an in-flight message, kept at ring index seq % --window */
+struct inflight {
+	uint64_t	t_us;
+	uint32_t	seq;
+};
+
 struct slot {
 	uint32_t	id;
 	int		state;
@@ -135,6 +142,7 @@ struct slot {
 	size_t		rx_len, rx_cap;
 	uint8_t		*tx;
 	size_t		tx_cap;
+	struct inflight	*inflight;	/* --window entries, for round trips */
 	th_rng_t	rng;
 	lws_sorted_usec_list_t sul;	/* reconnect / rate / slow read */
 	int		rx_paused;
@@ -159,6 +167,7 @@ struct attempt_rec {
 };
 
 static struct slot *slots;
+static struct inflight *inflight;	/* the slots' rings, one block */
 static struct attempt_rec *recs;
 static size_t n_recs, cap_recs;
 static unsigned long recs_dropped;
@@ -312,6 +321,106 @@ pick_size(struct slot *s)
 }
 
 static void start_connect(struct slot *s);
+
+/* ---- round-trip times --------------------------------------------------- */
+
+/*
+ * Round trips (send -> echo) in microseconds, in a log-linear histogram of
+ * fixed size: exact below 2^RTT_SUB_BITS us, then 2^RTT_SUB_BITS buckets
+ * per power of two, each at most 1/32 (3.1 %) of its value wide, up to
+ * 2^RTT_TOP_BITS us (67 s); longer ones land in the last bucket.  A
+ * quantile is its bucket's middle (within 1.6 %), never above the exact max.
+ */
+#define RTT_SUB_BITS	5
+#define RTT_SUB		(1u << RTT_SUB_BITS)
+#define RTT_TOP_BITS	26
+#define RTT_BUCKETS	((RTT_TOP_BITS - RTT_SUB_BITS + 1) * RTT_SUB)
+
+typedef struct {
+	uint64_t	n, max;
+	uint64_t	b[RTT_BUCKETS];
+} rtt_hist_t;
+
+/* rtt_iv: since the previous status line; rtt_all: the whole run */
+static rtt_hist_t rtt_iv, rtt_all;
+/* echoes counted in st.recv without a round trip (see rtt_sample()) */
+static unsigned long rtt_not_sampled;
+
+static unsigned int
+rtt_bucket(uint64_t us)
+{
+	unsigned int shift;
+
+	if (us < RTT_SUB)
+		return (unsigned int)us;
+	if (us >> RTT_TOP_BITS)
+		return RTT_BUCKETS - 1;
+	shift = 63u - (unsigned int)__builtin_clzll(us) - RTT_SUB_BITS;
+
+	return (shift + 1) * RTT_SUB + (unsigned int)(us >> shift) - RTT_SUB;
+}
+
+static uint64_t
+rtt_bucket_mid(unsigned int i)
+{
+	unsigned int shift;
+
+	if (i < RTT_SUB)
+		return i;
+	shift = i / RTT_SUB - 1;
+
+	return ((uint64_t)(i % RTT_SUB + RTT_SUB) << shift) +
+	       ((1ull << shift) - 1) / 2;
+}
+
+static void
+rtt_hist_add(rtt_hist_t *h, uint64_t us)
+{
+	h->b[rtt_bucket(us)]++;
+	h->n++;
+	if (us > h->max)
+		h->max = us;
+}
+
+/* the value of rank ceil(n * permille / 1000), as above; 0 if empty */
+static uint64_t
+rtt_quantile(const rtt_hist_t *h, unsigned int permille)
+{
+	uint64_t rank = (h->n * permille + 999) / 1000, c = 0, v;
+	unsigned int i;
+
+	if (!h->n)
+		return 0;
+	for (i = 0; i < RTT_BUCKETS - 1; i++) {
+		c += h->b[i];
+		if (c >= rank)
+			break;
+	}
+	v = rtt_bucket_mid(i);
+
+	return v < h->max ? v : h->max;
+}
+
+/* the echo of seq arrived for the first time */
+static void
+rtt_sample(struct slot *s, uint32_t seq)
+{
+	const struct inflight *f = &s->inflight[seq % (uint32_t)opt.window];
+	uint64_t us;
+
+	/*
+	 * The entry holds seq's send time unless a later seq reused it: never
+	 * for an in-order or early echo (at most --window in flight), maybe
+	 * for a late one (its seq was skipped, and later ones were sent)
+	 */
+	if (seq >= s->seq_send || f->seq != seq) {
+		rtt_not_sampled++;
+		return;
+	}
+	us = th_now_us() - f->t_us;
+	rtt_hist_add(&rtt_iv, us);
+	rtt_hist_add(&rtt_all, us);
+}
 
 static void
 sul_slot_cb(lws_sorted_usec_list_t *sul)
@@ -703,7 +812,9 @@ static int
 send_one(struct slot *s, struct lws *wsi)
 {
 	size_t plen = pick_size(s), i, total;
+	struct inflight *f;
 	th_msg_hdr_t h;
+	uint64_t now;
 	uint8_t *p;
 	int n;
 
@@ -751,21 +862,27 @@ send_one(struct slot *s, struct lws *wsi)
 	}
 #endif
 
+	/* the round trip includes lws_write(): framing, encryption, send() */
+	now = th_now_us();
 	n = lws_write(wsi, p, total, LWS_WRITE_BINARY);
 	if (n < (int)total)
 		return -1;
+	f = &s->inflight[s->seq_send % (uint32_t)opt.window];
+	f->t_us = now;
+	f->seq = s->seq_send;
 	s->seq_send++;
 	s->sent++;
 	st.sent++;
 	if (opt.rate > 0)
-		s->next_send_us = th_now_us() + (uint64_t)(1e6 / opt.rate);
+		s->next_send_us = now + (uint64_t)(1e6 / opt.rate);
 
 	return 0;
 }
 
 /* ---- receiving ---------------------------------------------------------- */
 
-static void
+/* 1: the first echo of a message we sent (counted in recv), else 0 */
+static int
 got_seq(struct slot *s, uint32_t seq)
 {
 	int i;
@@ -773,13 +890,13 @@ got_seq(struct slot *s, uint32_t seq)
 	if (seq == s->seq_expect) {
 		s->seq_expect++;
 		s->recv++;
-		return;
+		return 1;
 	}
 	if (seq > s->seq_expect) {
 		if (seq >= s->seq_send) {
 			/* an echo of something we never sent */
 			s->corrupted++;
-			return;
+			return 0;
 		}
 		s->ooo++;
 		while (s->seq_expect < seq) {
@@ -791,15 +908,17 @@ got_seq(struct slot *s, uint32_t seq)
 		}
 		s->seq_expect++;
 		s->recv++;
-		return;
+		return 1;
 	}
 	for (i = 0; i < s->n_missing; i++)
 		if (s->missing[i] == seq) {
 			s->missing[i] = s->missing[--s->n_missing];
 			s->recv++;
-			return;
+			return 1;
 		}
 	s->dup++;
+
+	return 0;
 }
 
 static void
@@ -820,7 +939,10 @@ rx_message(struct slot *s)
 		s->large_ok++;
 		st.large_ok++;
 	}
-	got_seq(s, h.seq);
+	if (got_seq(s, h.seq))
+		rtt_sample(s, h.seq);
+	else
+		rtt_not_sampled++;	/* a duplicate, or never sent */
 	s->total_recv++;
 	st.recv++;
 }
@@ -1258,6 +1380,35 @@ verdict(void)
 	       !hit_max_time ? 0 : 1;
 }
 
+/*
+ * Round trips over the whole run.  samples + not_sampled = messages.received:
+ * not sampled are duplicates, echoes of a seq never sent, and late echoes
+ * whose send time was overwritten (rtt_sample()); 0 on a healthy stream.
+ */
+static void
+json_rtt(th_json_t *j)
+{
+	static const struct { const char *name; unsigned int permille; } q[] = {
+		{ "p50", 500 }, { "p90", 900 }, { "p99", 990 },
+	};
+	size_t i;
+
+	th_json_obj_open(j, "rtt_us");
+	th_json_uint(j, "samples", rtt_all.n);
+	th_json_uint(j, "not_sampled", rtt_not_sampled);
+	for (i = 0; i < LWS_ARRAY_SIZE(q); i++)
+		if (rtt_all.n)
+			th_json_uint(j, q[i].name,
+				     rtt_quantile(&rtt_all, q[i].permille));
+		else
+			th_json_str(j, q[i].name, NULL);	/* not measured */
+	if (rtt_all.n)
+		th_json_uint(j, "max", rtt_all.max);
+	else
+		th_json_str(j, "max", NULL);
+	th_json_obj_close(j);
+}
+
 static void
 write_summary(int rc)
 {
@@ -1364,6 +1515,8 @@ write_summary(int rc)
 	th_json_obj_close(&j);
 	th_json_obj_close(&j);
 
+	json_rtt(&j);
+
 	th_json_obj_open(&j, "key_updates");
 	th_json_uint(&j, "done", st.key_updates);
 	th_json_uint(&j, "failed", st.key_update_failed);
@@ -1426,11 +1579,22 @@ write_summary(int rc)
 static void
 print_stats(void)
 {
+	char p50[24] = "-", p99[24] = "-";
+
+	/* round trips of the echoes received since the previous line */
+	if (rtt_iv.n) {
+		snprintf(p50, sizeof(p50), "%llu",
+			 (unsigned long long)rtt_quantile(&rtt_iv, 500));
+		snprintf(p99, sizeof(p99), "%llu",
+			 (unsigned long long)rtt_quantile(&rtt_iv, 990));
+	}
+	memset(&rtt_iv, 0, sizeof(rtt_iv));
+	/* new fields go at the end: parsers match the line's start */
 	fprintf(stderr, "[%s %.1fs] active %d attempts %lu hs_ok %lu "
 		"hs_fail %lu ends %lu sent %lu recv %lu resumed %lu "
-		"key_updates %lu\n", TOOL, elapsed_s(), active, st.attempts,
-		st.hs_ok, st.hs_fail, st.ends, st.sent, st.recv, st.resumed,
-		st.key_updates);
+		"key_updates %lu rtt_p50_us %s rtt_p99_us %s\n", TOOL,
+		elapsed_s(), active, st.attempts, st.hs_ok, st.hs_fail, st.ends,
+		st.sent, st.recv, st.resumed, st.key_updates, p50, p99);
 }
 
 static void
@@ -1915,11 +2079,15 @@ main(int argc, char **argv)
 		th_die("RLIMIT_NOFILE too low for %d connections", opt.conns);
 
 	slots = calloc((size_t)opt.conns, sizeof(*slots));
-	if (!slots)
+	/* every slot's send-time ring, once: --window entries each */
+	inflight = calloc((size_t)opt.conns * (size_t)opt.window,
+			  sizeof(*inflight));
+	if (!slots || !inflight)
 		th_die("out of memory");
 	for (i = 0; i < opt.conns; i++) {
 		slots[i].id = (uint32_t)i;
 		slots[i].state = SL_IDLE;
+		slots[i].inflight = inflight + (size_t)i * (size_t)opt.window;
 	}
 
 	memset(&info, 0, sizeof(info));
@@ -2048,6 +2216,7 @@ main(int argc, char **argv)
 		free(slots[i].tx);
 	}
 	free(slots);
+	free(inflight);
 	free(blob_der[0]);
 	free(blob_der[1]);
 	free(recs);

@@ -65,6 +65,30 @@ def body(sc):
                and msgs["out_of_order"] == 0,
                "no lost/corrupted/duplicated/reordered message on unfaulted connections")
     sc.require(alive and src == 0, "the server was alive at the end and exited cleanly (%s)" % src)
+    check_rtt(sc, summary)
+
+
+def check_rtt(sc, summary):
+    """The client's round-trip summary is consistent with its message counts."""
+    rtt, msgs = summary.get("rtt_us"), summary["messages"]
+    sc.require(rtt is not None, "the client summary has rtt_us")
+    if rtt is None:
+        return
+    sc.figure("rtt_us", rtt)
+    # every echo counted in messages.received is a sample or not_sampled; the
+    # latter only for a duplicate, an echo never sent or a late echo (after a
+    # gap), so none unless such a message was counted on some connection
+    odd = sum(d[k] for d in (msgs, msgs["on_faulted_connections"])
+              for k in ("duplicated", "out_of_order", "corrupted"))
+    sc.require(rtt["samples"] + rtt["not_sampled"] == msgs["received"],
+               "rtt_us: samples + not_sampled = messages received (%d + %d, %d)"
+               % (rtt["samples"], rtt["not_sampled"], msgs["received"]))
+    sc.require(rtt["not_sampled"] == 0 or odd > 0,
+               "rtt_us: every echo sampled unless some were duplicated, reordered or "
+               "corrupted (%d not sampled, %d such)" % (rtt["not_sampled"], odd))
+    q = [rtt[k] for k in ("p50", "p90", "p99", "max")]
+    sc.require(rtt["samples"] > 0 and None not in q and 0 < q[0] <= q[1] <= q[2] <= q[3],
+               "rtt_us: 0 < p50 <= p90 <= p99 <= max (%s)" % "/".join(map(str, q)))
 
 
 if __name__ == "__main__":
