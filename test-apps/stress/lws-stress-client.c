@@ -2101,7 +2101,7 @@ main(int argc, char **argv)
 		/* lws 4.3.5 keeps a client session cache per vhost by default */
 		if (opt.no_session_cache)
 			info.options |= LWS_SERVER_OPTION_DISABLE_TLS_SESSION_CACHE;
-#if defined(TH_TLS_BACKEND_openssl)
+#if defined(TH_HAVE_OSSL_API)	/* wolfSSL takes OpenSSL's option bits */
 		if (opt.tls_max == 12)
 			info.ssl_client_options_set = SSL_OP_NO_TLSv1_3;
 		else if (opt.tls_max == 13)

@@ -24,10 +24,11 @@ Cases (--case):
                     the alert ends the client's SSL_connect).  Correct: the
                     server records alert-sent, the client alert-received,
                     and the client's first TLS error names the alert the
-                    server sent ("handshake failure", "unknown CA").  An
-                    mbedTLS 2.28 server refuses a missing certificate
-                    without an alert: then the server records tls-error and
-                    the client peer-reset or dirty-eof.
+                    server sent ("handshake failure", "unknown CA";
+                    wolfSSL: "bad certificate").  mbedTLS 2.28 and wolfSSL
+                    5.5 servers refuse a missing certificate without an
+                    alert: then the server records tls-error and the client
+                    peer-reset or dirty-eof.
   cause-alert-tls13 the same without a client certificate in TLS 1.3: the
                     client's handshake completes before the server checks
                     the (empty) certificate and sends certificate_required
@@ -48,6 +49,10 @@ Cases (--case):
                     with a record_overflow alert: alert-sent), never
                     dirty-eof or none.  A library that drains the queue
                     before SSL_get_error() in SSL_accept loses the cause.
+                    wolfSSL has no names for HTTP or proxy requests (it
+                    parses every kind as a record): there each peer must
+                    end with a protocol error wolfSSL names, and the
+                    oversized records with a record_overflow alert.
   q4-connect-zero   a TLS-less peer reads the ClientHello and answers with a
                     close_notify alert record (15 03 03 00 02 01 00), then
                     keeps the socket open.  OpenSSL 3.0's SSL_connect()
@@ -309,15 +314,16 @@ def alert_run(sc, tag, client_extra, n, alert=None, reset_race=False):
                        "%s client: lws_hardened_tls_alert() is %d (%s)" % (tag, alert, nums))
 
 
-def no_alert_run(sc, tag, n):
-    """mbedTLS 2.28 refuses a client without a certificate with no alert
-    (MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE): the causes must say so, the
-    server's tls-error, the client's the link's end, never none."""
+def no_alert_run(sc, tag, n, client_extra=()):
+    """mbedTLS 2.28 (MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) and wolfSSL 5.5
+    in TLS 1.2 (NO_PEER_CERT) refuse a client without a certificate with no
+    alert: the causes must say so, the server's tls-error, the client's the
+    link's end, never none."""
     srv = sc.start_server(["--ca", os.path.join(sc.pki, "ca.pem"), "--require-client-cert"],
                           tag="server-" + tag, duration=60)
     rc, summary = sc.run_client(srv.port, ["--connections", str(n), "--messages-per-conn", "1",
-                                           "--attempt-log", "100"], tag="client-" + tag,
-                                timeout=60)
+                                           "--attempt-log", "100"] + list(client_extra),
+                                tag="client-" + tag, timeout=60)
     sc.stop(srv)
     server = sc.load_json("server-%s.json" % tag)
     log = attempts_of(sc, summary)
@@ -342,12 +348,16 @@ def alert_case(sc):
     # TLS 1.2: the server's alert ends the client's SSL_connect (mbedTLS 2.28
     # has nothing else, nor the option)
     tls12 = ["--tls-max", "1.2"] if sc.backend != "mbedtls" else []
-    if sc.backend == "mbedtls":
-        no_alert_run(sc, "no-cert", n)
-    else:
+    if sc.backend == "openssl":
         alert_run(sc, "no-cert", tls12, n, alert=40)
+    else:
+        # mbedTLS 2.28 and wolfSSL 5.5 (TLS 1.2) send no alert for it
+        no_alert_run(sc, "no-cert", n, tls12)
     cert, key = self_signed(sc, "untrusted-client", "untrusted client")
-    alert_run(sc, "untrusted-cert", tls12 + ["--cert", cert, "--key", key], n, alert=48)
+    # the alert is the server library's choice: OpenSSL and mbedTLS say
+    # unknown_ca (48), wolfSSL bad_certificate (42)
+    untrusted = 42 if sc.backend == "wolfssl" else 48
+    alert_run(sc, "untrusted-cert", tls12 + ["--cert", cert, "--key", key], n, alert=untrusted)
 
 
 def alert_tls13_case(sc):
@@ -367,6 +377,28 @@ GARBAGE_WANT = {
     # OpenSSL refuses an oversized first record with a record_overflow alert
     "oversize": ("alert-sent", ["record overflow", "packet length too long"]),
 }
+
+
+# wolfSSL has no names for an HTTP or a proxy request: it parses every kind
+# as a record and names what is wrong with it
+GARBAGE_WANT_WOLFSSL = ["parse error on header", "unknown type in record hdr",
+                        "record layer length error", "record layer version error"]
+
+
+def check_garbage_wolfssl(sc, errs, n, per_kind):
+    """Every garbage peer failed SSL_accept as a protocol error that names
+    itself (never a socket failure, an unknown code or nothing), and the
+    oversized records were refused with a record_overflow alert."""
+    named = sum(e["count"] for e in errs
+                if e["cause"] in ("tls-error", "alert-sent") and
+                e["text"].startswith("SSL_accept: SSL_ERROR_SSL: ") and
+                any(w in e["text"] for w in GARBAGE_WANT_WOLFSSL))
+    sc.require(named == n, "server: every garbage peer ended with a protocol error "
+               "named by wolfSSL (%d of %d)" % (named, n))
+    overflow = sum(e["count"] for e in errs
+                   if e["cause"] == "alert-sent" and "record overflow" in e["text"])
+    sc.require(overflow >= per_kind, "server: the oversized records were refused with "
+               "a record_overflow alert (%d, at least %d)" % (overflow, per_kind))
 
 
 def garbage_bytes(kind, rng):
@@ -443,6 +475,9 @@ def accept_garbage_case(sc):
     sc.require(not sbc.get("none") and not sbc.get("dirty-eof"),
                "server: no garbage connection ended as none or dirty-eof (%s)" % sbc)
     errs = server["first_tls_errors"]["distinct"]
+    if sc.backend == "wolfssl":
+        check_garbage_wolfssl(sc, errs, n, per_kind)
+        return
     for kind in GARBAGE:
         cause, names = GARBAGE_WANT[kind]
         got = sum(e["count"] for e in errs

@@ -204,9 +204,39 @@ lws_tls_errq_clear(struct lws *wsi, const char *call)
 }
 
 #if defined(LWS_HARDENED_CONN_CAUSE)
+#if defined(USE_WOLFSSL)
+/*
+ * wolfSSL tells alerts to the info callback only in some builds, but keeps
+ * the last one sent and received: take the fatal one that ended the call
+ * (FATAL_ERROR: the peer's), else a fatal one we sent.
+ */
+static void
+errq_wolfssl_note_alert(struct lws *wsi, unsigned long code)
+{
+	WOLFSSL_ALERT_HISTORY ah;
+
+	if (wsi->hconn.alert_seen ||
+	    wolfSSL_get_alert_history(wsi->tls.ssl, &ah) != WOLFSSL_SUCCESS)
+		return;
+
+	if (code == (unsigned long)(long)FATAL_ERROR &&
+	    ah.last_rx.level == alert_fatal && ah.last_rx.code >= 0) {
+		wsi->hconn.alert_seen = (uint16_t)((ah.last_rx.code & 0xff) + 1);
+		wsi->hconn.alert_sent = 0;
+	} else if (ah.last_tx.level == alert_fatal && ah.last_tx.code >= 0) {
+		wsi->hconn.alert_seen = (uint16_t)((ah.last_tx.code & 0xff) + 1);
+		wsi->hconn.alert_sent = 1;
+	}
+}
+#endif
+
 static int
 errq_cause_of(struct lws *wsi, int ssl_error, int en, unsigned long e)
 {
+#if defined(USE_WOLFSSL)
+	errq_wolfssl_note_alert(wsi, e);
+#endif
+
 	switch (ssl_error) {
 	case SSL_ERROR_ZERO_RETURN:
 		return LWSH_CLOSE_CLEAN;
@@ -240,7 +270,8 @@ errq_cause_of(struct lws *wsi, int ssl_error, int en, unsigned long e)
 
 /* keep the first failure of the connection: it is the one that explains */
 static void
-errq_keep_first(struct lws *wsi, int ssl_error, int en, const char *call)
+errq_keep_first(struct lws *wsi, int ssl_error, int en, unsigned long e,
+		const char *call)
 {
 	lws_hardened_conn_t *h = &wsi->hconn;
 	char buf[192];
@@ -250,8 +281,9 @@ errq_keep_first(struct lws *wsi, int ssl_error, int en, const char *call)
 
 	h->tls_call = call;
 	h->ssl_error = ssl_error;
-	h->sys_errno = en;
-	h->tls_err = ERR_peek_error();
+	/* wolfSSL leaves errno as it found it: only a socket failure's counts */
+	h->sys_errno = ssl_error == SSL_ERROR_SYSCALL ? en : 0;
+	h->tls_err = e;
 	lws_hardened_conn_set_cause(wsi, errq_cause_of(wsi, ssl_error, en,
 							h->tls_err));
 	lws_tls_describe_first_error(h, buf, sizeof(buf));
@@ -264,17 +296,46 @@ lws_tls_handshake_failed(struct lws *wsi, const char *call)
 {
 #if defined(LWS_HARDENED_CONN_CAUSE)
 	/* lws_tls_errq_failed() classified it already, unless lws failed it */
-	errq_keep_first(wsi, SSL_ERROR_SSL, 0, call);
+	errq_keep_first(wsi, SSL_ERROR_SSL, 0, ERR_peek_error(), call);
 #else
 	(void)wsi;
 	(void)call;
 #endif
 }
 
+#if defined(USE_WOLFSSL)
+/*
+ * wolfSSL_get_error() converts only its WANT and ZERO_RETURN states to
+ * OpenSSL's classes: any other failure comes back as wolfSSL's own negative
+ * code, which no caller in lws expects (a reset link then reads as "connect
+ * unk -308", a dirty EOF as a code nobody handles).  Sort it into the class
+ * OpenSSL reports for the same failure.  A protocol failure keeps the code
+ * as the error that names it (wolfSSL's ERR_error_string() takes it as it
+ * is); for a socket failure errno is the account.
+ */
+static int
+errq_wolfssl_class(int m, unsigned long *e)
+{
+	if (m >= 0) /* an SSL_ERROR_* class already */
+		return m;
+
+	switch (m) {
+	case SOCKET_ERROR_E:		/* the socket call failed: see errno */
+	case SOCKET_PEER_CLOSED_E:	/* EOF without close_notify */
+		*e = 0;
+		return SSL_ERROR_SYSCALL;
+	}
+	*e = (unsigned long)(long)m;
+
+	return SSL_ERROR_SSL;
+}
+#endif
+
 static int
 errq_failed(struct lws *wsi, int ret, const char *call, int keep)
 {
 	int en = LWS_ERRNO, m;
+	unsigned long e;
 
 	if (!wsi->tls.ssl) /* nothing to ask; callers never get here */
 		return SSL_ERROR_SSL;
@@ -282,12 +343,17 @@ errq_failed(struct lws *wsi, int ret, const char *call, int keep)
 	m = SSL_get_error(wsi->tls.ssl, ret);
 	if (m == SSL_ERROR_WANT_READ || m == SSL_ERROR_WANT_WRITE)
 		return m;
+	e = ERR_peek_error();
+#if defined(USE_WOLFSSL)
+	m = errq_wolfssl_class(m, &e);
+#endif
 
 #if defined(LWS_HARDENED_CONN_CAUSE)
 	if (keep)
-		errq_keep_first(wsi, m, en, call);
+		errq_keep_first(wsi, m, en, e, call);
 #else
 	(void)en;
+	(void)e;
 	(void)keep;
 #endif
 	lws_tls_errq_drain(wsi, call);
@@ -323,7 +389,7 @@ errq_ssl_error_name(int m)
 	case SSL_ERROR_WANT_WRITE:	return "SSL_ERROR_WANT_WRITE";
 	}
 
-	return "unexpected SSL_get_error() code";
+	return NULL;
 }
 
 int
@@ -334,8 +400,12 @@ lws_tls_describe_first_error(const lws_hardened_conn_t *h, char *buf,
 	int n;
 
 	/* the call's own account first; an alert, if any, completes it */
-	n = lws_snprintf(buf, len, "%s: %s", h->tls_call,
-			 errq_ssl_error_name(h->ssl_error));
+	if (errq_ssl_error_name(h->ssl_error))
+		n = lws_snprintf(buf, len, "%s: %s", h->tls_call,
+				 errq_ssl_error_name(h->ssl_error));
+	else
+		n = lws_snprintf(buf, len, "%s: unexpected SSL_get_error() "
+				 "code %d", h->tls_call, h->ssl_error);
 	if (h->tls_err) {
 		ERR_error_string_n(h->tls_err, es, sizeof(es));
 		n += lws_snprintf(buf + n, len - (size_t)n, ": %s", es);
@@ -458,16 +528,57 @@ lws_tls_errq_sni_cb(SSL *ssl, int *ad, void *arg)
 /* upstream's wolfSSL client sets no verify callback (0031 adds it) */
 #if !defined(LWS_WITHOUT_CLIENT) && (!defined(USE_WOLFSSL) || \
 				     defined(LWS_TLS_CLIENT_VERIFY_CB_ON_WOLFSSL))
+#if defined(USE_WOLFSSL)
+/*
+ * wolfSSL hands the verify callback OpenSSL's X509_V_ERR code for the
+ * certificate failures it maps, but its X509_verify_cert_error_string()
+ * names only its own codes: a self-signed server became "unknown error
+ * number".  These are the codes wolfSSL 5.5 maps, in OpenSSL's words.
+ */
+static const char *
+errq_wolfssl_x509_error_name(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return "certificate signature failure";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "certificate is not yet valid";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "certificate has expired";
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		return "self-signed certificate";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+		return "unable to get local issuer certificate";
+	case X509_V_ERR_CERT_REVOKED:
+		return "certificate revoked";
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+		return "path length constraint exceeded";
+	}
+
+	return NULL; /* a wolfSSL code: its own string names it */
+}
+#endif
+
 int
 lws_tls_errq_client_verify_cb(int preverify_ok, X509_STORE_CTX *x509_ctx)
 {
+	struct lws *wsi = errq_wsi_of_store(x509_ctx);
 	lws_tls_errq_scope_t s;
 	int n;
 
 	lws_tls_errq_scope_enter(&s);
 	n = OpenSSL_client_verify_callback(preverify_ok, x509_ctx);
-	lws_tls_errq_scope_leave(&s, errq_wsi_of_store(x509_ctx),
-				 "server cert verification callback");
+#if defined(USE_WOLFSSL)
+	if (!n && wsi) {
+		const char *name = errq_wolfssl_x509_error_name(
+					X509_STORE_CTX_get_error(x509_ctx));
+
+		if (name)
+			lws_strncpy(wsi->tls.err_helper, name,
+				    sizeof(wsi->tls.err_helper));
+	}
+#endif
+	lws_tls_errq_scope_leave(&s, wsi, "server cert verification callback");
 
 	return n;
 }
