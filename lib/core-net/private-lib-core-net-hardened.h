@@ -99,6 +99,14 @@ int
 lws_plat_set_abortive_close(lws_sockfd_type fd);
 
 /*
+ * A staged close waits for the peer's close_notify: 1 if the peer has closed
+ * or reset its end, so it cannot come (the socket is then marked unusable),
+ * 0 if it may still come.
+ */
+int
+lws_hardened_peer_gone(struct lws *wsi);
+
+/*
  * wsi's TLS handshake (call: "SSL_accept" or "SSL_connect") failed: record
  * its first error and close cause, unless the backend's I/O glue did.
  */

@@ -420,3 +420,42 @@ lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len)
 }
 
 #endif
+
+#if defined(LWS_WITH_NETWORK)
+/*
+ * A staged close has sent our close_notify and waits for the peer's.  A peer
+ * that has closed or reset its end will never send it, and wolfSSL's
+ * SSL_shutdown() does not say so: it answers "not done" again on every
+ * POLLIN of the dead socket, so lws spun on it until timeout_secs, holding
+ * the connection.  Peek without consuming: EOF or a socket error means the
+ * peer is gone; data or nothing yet means its close_notify may still come.
+ */
+int
+lws_hardened_peer_gone(struct lws *wsi)
+{
+#if !defined(WIN32) && !defined(_WIN32)
+	char c;
+	ssize_t n;
+	int en = errno;
+
+	if (!lws_socket_is_valid(wsi->desc.sockfd))
+		return 1;
+
+	n = recv(wsi->desc.sockfd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0 || (n < 0 && (LWS_ERRNO == LWS_EAGAIN ||
+				LWS_ERRNO == LWS_EWOULDBLOCK ||
+				LWS_ERRNO == LWS_EINTR))) {
+		errno = en;
+		return 0;
+	}
+	errno = en;
+	wsi->socket_is_permanently_unusable = 1;
+
+	return 1;
+#else
+	(void)wsi;
+
+	return 0; /* no MSG_DONTWAIT: the timeout ends it, as before */
+#endif
+}
+#endif

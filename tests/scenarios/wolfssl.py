@@ -16,20 +16,33 @@ Cases (--case):
                      client offer http/1.1 by ALPN.  Vanilla wolfSSL's
                      feature checks miss ALPN: neither side offers or
                      selects a protocol.
+  w4-staged-close    20 TLS peers (Python's ssl module) each upgrade to
+                     ws, send a ws close, read the server's answer and
+                     close their socket without a close_notify, as most
+                     clients do.  The server, whose close is staged (its
+                     close_notify sent, waiting for the peer's), must see
+                     that the peer is gone.  Correct: 1.5 s after the last
+                     peer left, the server holds none of their connections
+                     and its process used < 0.3 s of CPU in that time.
+                     On wolfSSL, SSL_shutdown() keeps answering "not done"
+                     on the dead socket: vanilla spins at full CPU and
+                     holds every connection until --timeout-secs.
 """
 
 import os
 import re
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
-CASES = ["w1-client-sockets", "w2-alpn"]
+CASES = ["w1-client-sockets", "w2-alpn", "w4-staged-close"]
 CONNS = 120
 
 
@@ -133,11 +146,84 @@ def w2_alpn(sc):
                % client_alpn)
 
 
+def ws_close_and_leave(port, ca):
+    """Upgrade, send a ws close, read the server's close frame, then close
+    the socket without a TLS close_notify (CPython's close() sends none)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    try:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: lws-stress\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = tls.recv(4096)
+            if not d:
+                raise sl.SetupError("the server closed before answering the upgrade")
+            head += d
+        if b" 101 " not in head.split(b"\r\n")[0] + b" ":
+            raise sl.SetupError("ws upgrade refused: %r" % head.split(b"\r\n")[0])
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        mask = b"\x01\x02\x03\x04"
+        code = struct.pack("!H", 1000)
+        tls.sendall(b"\x88\x82" + mask + bytes(c ^ mask[i] for i, c in enumerate(code)))
+        # the server's close frame (opcode 8) follows any echo in flight
+        while b"\x88" not in rest:
+            d = tls.recv(4096)
+            if not d:
+                break
+            rest += d
+        return b"\x88" in rest
+    finally:
+        tls.close()
+
+
+def server_cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def live_connections(sc, tag="server"):
+    """The server's last status line: live connections."""
+    with open(sc.path(tag + ".log"), errors="replace") as f:
+        live = re.findall(r"\] live (\d+) ", f.read())
+    return int(live[-1]) if live else None
+
+
+def w4_staged_close(sc):
+    peers = 20
+    srv = sc.start_server(["--timeout-secs", "30", "--stats-interval", "0.25"], duration=90)
+    answered = sum(ws_close_and_leave(srv.port, os.path.join(sc.pki, "ca.pem"))
+                   for _ in range(peers))
+    cpu0 = server_cpu_s(srv.pid)
+    time.sleep(1.5)
+    cpu = server_cpu_s(srv.pid) - cpu0
+    live = live_connections(sc)
+    sc.stop(srv)
+    s = sc.load_json("server.json")
+    sc.figure("peers", peers)
+    sc.figure("server_close_frames_seen", answered)
+    sc.figure("server_accepted", s["connections"]["accepted"])
+    sc.figure("server_live_1_5s_after", live)
+    sc.figure("server_cpu_s_in_1_5s_after", round(cpu, 3))
+    if answered != peers or s["connections"]["accepted"] != peers or live is None:
+        raise sl.SetupError("setup: %d of %d peers saw the server's ws close, %d accepted, "
+                            "status line %s" % (answered, peers, s["connections"]["accepted"],
+                                                live))
+    sc.require(live == 0, "1.5 s after the peers left the server holds none of their "
+               "connections (%d live)" % live)
+    sc.require(cpu < 0.3, "the server idled meanwhile (%.2f s CPU in 1.5 s)" % cpu)
+
+
 def body(sc):
     sc.name = sc.args.case
-    if sc.backend != "wolfssl":
-        raise sl.SetupError("wolfssl.py runs on wolfSSL variants only")
-    {"w1-client-sockets": w1_client_sockets, "w2-alpn": w2_alpn}[sc.args.case](sc)
+    # w4's staged close is the same upstream code on every backend: a guard
+    if sc.backend != "wolfssl" and sc.args.case != "w4-staged-close":
+        raise sl.SetupError("%s runs on wolfSSL variants only" % sc.args.case)
+    {"w1-client-sockets": w1_client_sockets, "w2-alpn": w2_alpn,
+     "w4-staged-close": w4_staged_close}[sc.args.case](sc)
 
 
 if __name__ == "__main__":
