@@ -49,6 +49,7 @@ static struct {
 	int		no_abortive_close;
 	int		no_session_cache;	/* --no-session-cache */
 	int		dump_roundtrip;		/* --session-dump-roundtrip */
+	int		start_together;		/* --start-together */
 	int		conns;
 	unsigned long	msgs_per_conn;
 	double		duration;
@@ -443,10 +444,15 @@ sul_slot_cb(lws_sorted_usec_list_t *sul)
 	}
 }
 
+/* --start-together: set once every connection's first handshake is done */
+static int all_started;
+
 static int
 slot_may_send(struct slot *s)
 {
 	if (stopping || s->intended)
+		return 0;
+	if (opt.start_together && !all_started)
 		return 0;
 	if (opt.close_after && s->sent >= opt.close_after)
 		return 0;
@@ -457,6 +463,23 @@ slot_may_send(struct slot *s)
 		return 0;
 
 	return 1;
+}
+
+/*
+ * --start-together: the last first handshake is done, every connection may
+ * send.  A server that echoes while it still accepts makes its own ramp slow
+ * (Node.js's single thread serves the echoes first): a benchmark would wait
+ * for "all connections up" for as long as it likes.
+ */
+static void
+start_all(void)
+{
+	int i;
+
+	all_started = 1;
+	for (i = 0; i < opt.conns; i++)
+		if (slots[i].state == SL_ESTABLISHED && slots[i].wsi)
+			lws_callback_on_writable(slots[i].wsi);
 }
 
 /* all echoes in: decide whether this attempt is over */
@@ -1022,6 +1045,9 @@ callback_client(struct lws *wsi, enum lws_callback_reasons reason,
 #endif
 		if (stopping)
 			s->intended = 1;
+		if (opt.start_together && !all_started &&
+		    st.hs_ok >= (unsigned long)opt.conns)
+			start_all();
 		lws_callback_on_writable(wsi);
 		return 0;
 
@@ -1447,6 +1473,7 @@ write_summary(int rc)
 	th_json_uint(&j, "msg_size_min", opt.msg_min);
 	th_json_uint(&j, "msg_size_max", opt.msg_max);
 	th_json_int(&j, "window", opt.window);
+	th_json_bool(&j, "start_together", opt.start_together);
 	th_json_bool(&j, "reconnect", opt.reconnect);
 	th_json_uint(&j, "close_after", opt.close_after);
 	th_json_uint(&j, "key_update", opt.key_update);
@@ -1697,6 +1724,8 @@ usage(FILE *f)
 "                         (default when neither is given: 100 messages/conn)\n"
 "  --msg-size B|MIN-MAX   payload bytes, fixed or a seeded range (default 64)\n"
 "  --window N             messages in flight per connection (default 1)\n"
+"  --start-together       no connection sends before every connection's first\n"
+"                         handshake is done (benchmarks: a fair ramp)\n"
 "  --rate R               at most R messages/s per connection (default: as\n"
 "                         fast as the window allows)\n"
 "  --seed N               seed for sizes and payloads (default 0)\n"
@@ -1776,7 +1805,7 @@ enum {
 	O_PROXY_EVENTS, O_EXPECT_RESUME, O_DRAIN, O_STATS, O_JSON, O_DEBUG,
 	O_VPING, O_VPONG, O_ATTEMPT_LOG, O_MAX_TIME, O_CHECK_QUEUE, O_CONNECT_STALL,
 	O_PLANT, O_PLANT_INTERVAL, O_CERT_BLOB, O_NO_ABORTIVE, O_NO_SESS_CACHE,
-	O_DUMP_ROUNDTRIP, O_HELP
+	O_DUMP_ROUNDTRIP, O_START_TOGETHER, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -1821,6 +1850,7 @@ static const struct option long_opts[] = {
 	{ "no-abortive-close", no_argument, NULL, O_NO_ABORTIVE },
 	{ "no-session-cache", no_argument, NULL, O_NO_SESS_CACHE },
 	{ "session-dump-roundtrip", no_argument, NULL, O_DUMP_ROUNDTRIP },
+	{ "start-together", no_argument, NULL, O_START_TOGETHER },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1871,6 +1901,7 @@ parse_args(int argc, char **argv)
 		case O_NO_ABORTIVE: opt.no_abortive_close = 1; break;
 		case O_NO_SESS_CACHE: opt.no_session_cache = 1; break;
 		case O_DUMP_ROUNDTRIP: opt.dump_roundtrip = 1; break;
+		case O_START_TOGETHER: opt.start_together = 1; break;
 		case O_KEY: opt.key = optarg; break;
 		case O_CONNS:
 			opt.conns = (int)th_parse_ll("--connections", optarg, 1,

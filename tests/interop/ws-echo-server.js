@@ -145,7 +145,9 @@ server.on('error', (e) => {
   process.exit(2);
 });
 
-server.listen(port, opts.host, () => {
+// the kernel's limit (somaxconn), as lws listens: Node's default of 511
+// drops SYNs when a benchmark client opens 1000 connections at once
+server.listen({ port, host: opts.host, backlog: 4096 }, () => {
   const p = server.address().port;
   process.stderr.write(`${TOOL}: listening on ${opts.host}:${p} ` +
     `(${opts['no-tls'] ? 'ws' : 'wss'}, node ${process.version}, ws ` +

@@ -465,11 +465,17 @@ lws_tls_alpn_selected(SSL *ssl, const unsigned char **name, unsigned int *len)
 	/*
 	 * wolfSSL queues an error (-9) when nothing was selected.  The call
 	 * follows a handshake that succeeded, so nothing would drain it and
-	 * the next connection's SSL_get_error() would read it.
+	 * the next connection's SSL_get_error() would read it.  It also
+	 * leaves name unset then and stores an uninitialised length in len
+	 * (valgrind, a server whose peer offers no ALPN): without a name
+	 * nothing was selected.
 	 */
+	*name = NULL;
 	lws_tls_errq_mark_set(&m);
 	SSL_get0_alpn_selected(ssl, name, len);
 	lws_tls_errq_mark_pop(&m);
+	if (!*name)
+		*len = 0;
 }
 #endif
 
