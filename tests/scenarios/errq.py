@@ -137,6 +137,10 @@ def reload_run(sc, cert, key, mode, failing=False):
         sc.require(rl["nonzero_returns"] == want,
                    "lws_tls_cert_updated() reported each failed reload (%d of %d)"
                    % (rl["nonzero_returns"], want))
+    else:
+        sc.require(rl["nonzero_returns"] == 0,
+                   "lws_tls_cert_updated() reported every reload of a valid "
+                   "certificate and key as done (%d reported failed)" % rl["nonzero_returns"])
     sc.require(rl["lws_entries_left_total"] == 0,
                "lws_tls_cert_updated() left nothing on the queue (%d entries)"
                % rl["lws_entries_left_total"])
