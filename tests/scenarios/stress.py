@@ -56,9 +56,14 @@ def body(sc):
                                          msgs["out_of_order"]])
     if ends["collateral"]:
         sc.figure("collateral_reasons", ends["by_reason"]["collateral"])
-    sc.require(server["connections"]["max_concurrent_established"] >= min(200, a.connections),
+    # the load must really be concurrent, but not every client can be up at
+    # the same instant: a drop-after-hello fault kills a first attempt before
+    # it is established, and on a loaded machine its reconnect can come after
+    # another connection's --close-after end (CI once saw 199 of 200)
+    want = max(1, (9 * min(200, a.connections)) // 10)
+    sc.require(server["connections"]["max_concurrent_established"] >= want,
                ">= %d connections were up at once (%d)"
-               % (min(200, a.connections), server["connections"]["max_concurrent_established"]))
+               % (want, server["connections"]["max_concurrent_established"]))
     sc.require(ends["faulted"] > 0, "the proxy really broke connections (%d)" % ends["faulted"])
     sc.require(ends["collateral"] == 0, "no collateral end (%d)" % ends["collateral"])
     sc.require(msgs["lost"] == 0 and msgs["corrupted"] == 0 and msgs["duplicated"] == 0
