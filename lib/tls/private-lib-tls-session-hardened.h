@@ -40,6 +40,7 @@
 
 /* in struct lws_lws_tls (wsi->tls.hsess): what the cache did for a client */
 typedef struct lws_tls_sess_conn {
+	uint64_t		offered_fp;	/* fingerprint of what it offered */
 	uint32_t		tag_hash;	/* its cache tag hashed; 0 none */
 	uint8_t			offered:1;	/* a cached session was set */
 	uint8_t			stored:1;	/* it cached a session itself */
@@ -86,6 +87,10 @@ __lws_tls_session_find_hashed(struct lws_dll2_owner *owner, uint32_t tag_hash,
 int
 lws_tls_session_offered(struct lws *wsi, const char *tag, int accepted);
 
+/* fingerprint of the session the TLS library accepted for wsi to offer */
+void
+lws_tls_session_offered_fingerprint(struct lws *wsi, uint64_t fingerprint);
+
 /* the connection put (or replaced) the cache entry for tag */
 void
 lws_tls_session_stored(struct lws *wsi, const char *tag);
@@ -102,7 +107,9 @@ lws_tls_session_handshake_done(struct lws *wsi, int resumed);
  * Right before a connection's SSL is freed.  Unless its client handshake
  * completed and it ends without any failure
  * (lws_hardened_conn_ended_cleanly()), the entry it offered or stored is
- * evicted.  Returns 1 for that clean end, so a backend captures the
+ * evicted, and the session it offered is buried even when the entry was
+ * replaced meanwhile (wolfSSL stores the failing connection's own session
+ * at close).  Returns 1 for that clean end, so a backend captures the
  * session only then.
  */
 int

@@ -139,6 +139,12 @@ lws_tls_session_offered(struct lws *wsi, const char *tag, int accepted)
 }
 
 void
+lws_tls_session_offered_fingerprint(struct lws *wsi, uint64_t fingerprint)
+{
+	wsi->tls.hsess.offered_fp = fingerprint;
+}
+
+void
 lws_tls_session_stored(struct lws *wsi, const char *tag)
 {
 	wsi->tls.hsess.tag_hash = lws_tls_session_tag_hash(tag);
@@ -178,6 +184,12 @@ lws_tls_session_conn_end(struct lws *wsi)
 	if (!clean && vh && (hs->offered || hs->stored)) {
 		lws_context_lock(vh->context, __func__); /* -------- cx { */
 		lws_vhost_lock(vh); /* -------------- vh { */
+		/*
+		 * Its entry may hold a newer session by now, so a saved copy
+		 * of the one it offered must be refused on its own account.
+		 */
+		if (hs->offered_fp)
+			lws_tls_session_bury(vh->context, hs->offered_fp);
 		if (lws_tls_session_forget(vh, hs->tag_hash)) {
 			lws_tls_session_count(vh->context, hs->hs_done ?
 					LWSH_CTR_SESSION_EVICTED_ERROR :

@@ -330,7 +330,7 @@ def client_queue_figures(sc, summary, prefix):
 
 
 def connect_fail_run(sc):
-    if sc.backend != "openssl":
+    if sc.backend == "mbedtls":
         raise sl.SetupError("q2-connect-fail needs the OpenSSL API (client --check-queue)")
     conns, reconnects = 10, 4
     attempts = conns * (reconnects + 1)

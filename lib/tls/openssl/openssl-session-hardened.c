@@ -39,6 +39,11 @@ lws_tls_openssl_set_session(struct lws *wsi, SSL_SESSION *sess)
 	n = SSL_set_session(wsi->tls.ssl, sess);
 	if (!n) /* its reason is logged, then it must not stay queued */
 		lws_tls_errq_drain(wsi, "SSL_set_session");
+#if defined(LWS_HARDENED_SESSIONS)
+	else
+		lws_tls_session_offered_fingerprint(wsi,
+				lws_tls_openssl_session_fingerprint(sess));
+#endif
 
 	return n;
 }
