@@ -10,6 +10,12 @@
  * mapped, and lws_hardened_version() looked up at run time) and exits 0 only
  * if every round echoed its message intact.
  *
+ * Built with -DDROPIN_DEBIAN_API (against Debian's own headers), it also
+ * refers to the functions only Debian's configuration exports (daemonize,
+ * plugins API, extensions, the _DEBUG buflist dump), as an application of
+ * Debian's would: run with LD_BIND_NOW=1, the loader must resolve them all
+ * before main() or the program does not start.
+ *
  * usage: dropin CA_PEM CERT_PEM KEY_PEM [ROUNDS]
  */
 #define _GNU_SOURCE /* dladdr */
@@ -136,6 +142,21 @@ static const struct lws_protocols client_protocols[] = {
 	LWS_PROTOCOL_LIST_TERM
 };
 
+#if defined(DROPIN_DEBIAN_API)
+/* exported by Debian's library, declared in no public header */
+extern void lws_context_init_extensions(void);
+
+/* taking their addresses makes them undefined symbols of this program */
+static void (* const debian_api[])(void) = {
+	(void (*)(void))lws_daemonize,
+	(void (*)(void))lws_plugins_init,
+	(void (*)(void))lws_plugins_destroy,
+	(void (*)(void))lws_context_init_extensions,
+	(void (*)(void))lws_ext_parse_options,
+	(void (*)(void))lws_buflist_describe,
+};
+#endif
+
 /* print the library the loader really mapped and whether it is hardened */
 static void
 report_library(void)
@@ -149,6 +170,16 @@ report_library(void)
 	printf("library identity: %s\n",
 	       hardened_version ? hardened_version() : "vanilla libwebsockets");
 	printf("lws_get_library_version: %s\n", lws_get_library_version());
+#if defined(DROPIN_DEBIAN_API)
+	{
+		size_t n, found = 0;
+
+		for (n = 0; n < LWS_ARRAY_SIZE(debian_api); n++)
+			found += debian_api[n] != NULL;
+		printf("Debian-only API resolved: %d of %d\n", (int)found,
+		       (int)LWS_ARRAY_SIZE(debian_api));
+	}
+#endif
 }
 
 int
