@@ -15,6 +15,9 @@
 #      Debian's configuration exports and runs its wss round trips on the
 #      hardened and the vanilla library, every symbol bound at load
 #      (LD_BIND_NOW=1)
+#   4. the evlib plugins for libuv, libev and glib are staged where Debian
+#      installs them (lib/libwebsockets-evlib_<name>.so) and load against our
+#      library with every symbol bound
 # usage: headers.sh REPO STAGE_ROOT BACKEND   (openssl: Debian builds no other)
 . "$(dirname "$0")/../lib.sh"
 repo=${1:?repo} stage=$(readlink -f "${2:?stage root}") backend=${3:?backend}
@@ -95,4 +98,14 @@ for d in "$vanilla" "$hardened"; do
 done
 check "the hardened library identifies itself to the Debian-built program" \
 	grep -q "library identity: lws-hardened" <<< "$out"
+# Debian's evlib plugins, staged where Debian installs them: each must load
+# against our library with every symbol resolved at once
+for evlib in uv ev glib; do
+	plugin="$hardened/lib/libwebsockets-evlib_$evlib.so"
+	check "hardened stages Debian's plugin libwebsockets-evlib_$evlib.so" [ -f "$plugin" ]
+	out=$(LD_BIND_NOW=1 LD_LIBRARY_PATH="$hardened/lib" python3 -c \
+		"import ctypes, sys; ctypes.CDLL(sys.argv[1]); print('loaded')" "$plugin" 2>&1)
+	check "the $evlib plugin loads against hardened with every symbol bound (${out:0:120})" \
+		grep -qx loaded <<< "$out"
+done
 finish
