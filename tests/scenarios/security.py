@@ -32,10 +32,16 @@ Cases (--case):
       alone (nothing pipelined behind it, so the ah is freed, not kept).
       Steps: "fresh" (the upgrade request on a new connection: the 403 path
       that closes; a guard, not a trigger) and "keepalive" (the trigger).
-      Fixed: 403, then lws closes the connection (lws_http_action() finds no
-      ah and bails), no report, the server lives.  Defect: an ASan
-      heap-use-after-free report (strcasecmp from lws_handshake_server) and
-      the server gone.
+      Fixed: 403, then lws closes the connection (the fixed code falls
+      through to lws_http_action(), which finds no ah: "W: Missing URI in
+      HTTP request", and bails), no report, the server lives.  Defect: an
+      ASan heap-use-after-free report and the server gone; in the tree
+      without the fix (server.c of mutant-cve-2025-11677): freed by
+      lws_http_transaction_completed() at :2378 (-> server.c:2678
+      lws_header_table_detach -> parsers.c:439 -> _lws_destroy_ah
+      parsers.c:78), read by strcasecmp(up, "websocket") at :2409 (the
+      CONFIRM_UPGRADE callback at :2383 gets the pointer too, but the stress
+      server's callback does not read it).
 
   cve-2026-19773-hpack
       Debian patch CVE-2026-19773.patch, lib/roles/h2/hpack.c
@@ -66,9 +72,15 @@ Cases (--case):
                      the block split into HEADERS + CONTINUATION mid-value
       The dynamic table is no way in: indexed fields are copied by
       lws_hpack_use_idx_hdr() with lws_frag_append() alone (no urldecode),
-      so they stop at the limit.
-      Before each trigger a control request (GET / over h2) must be answered
-      with a HEADERS frame: h2 is really negotiated and served.  Fixed: the
+      so they stop at the limit.  In the tree without the fix (mutant-cve-
+      2026-19773): the unchecked increments are parsers.c:978 ('?') and
+      :874 ('&'), the write hpack.c:277, reached from the value loop at
+      hpack.c:1168 or from lws_frag_end (hpack.c:286) at hpack.c:1326.
+      Before each trigger two control requests must be answered with a
+      HEADERS frame: GET / over h2 (h2 is really negotiated and served) and
+      a :path "/" + "a"*(M-16) + "?x" with :method and :scheme after it,
+      which fills the header table to pos M-1 (one 'a' more is refused even
+      fixed): the refusal of the trigger is the limit's.  Fixed: the
       connection is refused (lws closes it: lws_read_h2 bails; a GOAWAY or
       RST_STREAM would do as well), no report, the server still answers a
       new h2 request and a wss client.  Defect: an ASan heap-buffer-overflow
@@ -161,13 +173,22 @@ def parse_reports(path):
         m = LOCATED.search(s)
         if m and not cur["where"]:
             cur["where"] = "%s bytes %s %s-byte region" % m.groups()
+        if s.startswith("freed by thread"):
+            cur["freed_by"] = []
+            continue
         m = FRAME.match(line)
+        frame = m and "%s %s" % (m.group(2), os.path.basename(m.group(3) or ""))
         if m and len(cur["frames"]) < 8 and not cur.get("frames_done"):
-            cur["frames"].append("%s %s" % (m.group(2), os.path.basename(m.group(3) or "")))
+            cur["frames"].append(frame)
         elif cur["frames"] and not m:
             cur["frames_done"] = True
+        if m and "freed_by" in cur and len(cur["freed_by"]) < 6 and not cur.get("freed_done"):
+            cur["freed_by"].append(frame)
+        elif cur.get("freed_by") and not m:
+            cur["freed_done"] = True
     for r in reports:
         r.pop("frames_done", None)
+        r.pop("freed_done", None)
     return reports
 
 
@@ -477,8 +498,17 @@ def status_of(block, flags):
     return "?"
 
 
-def h2_control(port, sid=1):
-    """A plain GET / over h2 on a new connection: (alpn, headers_seen, end, error)."""
+def below_limit_block(limit):
+    """A :path with URI args whose whole block just fits the header table:
+    "/" + "a"*(limit-16) + "?x", then :method GET, :scheme https: ah->pos
+    ends at limit-1 (each value's NUL included), so it must be answered."""
+    return hp_literal(IDX_PATH, b"/" + b"a" * (limit - 16) + b"?x") + \
+        hp_indexed(IDX_GET) + hp_indexed(IDX_HTTPS)
+
+
+def h2_control(port, sid=1, block=None):
+    """A GET over h2 on a new connection (default: GET /):
+    (alpn, headers_seen, end, error)."""
     deadline = time.monotonic() + 3 * IO_TIMEOUT
     try:
         c = H2Conn(port)
@@ -489,7 +519,7 @@ def h2_control(port, sid=1):
             return c.alpn, False, None, "ALPN h2 not negotiated"
         c.start(deadline)
         hdrs, end = c.request([h2_frame(T_HEADERS, F_END_STREAM | F_END_HEADERS, sid,
-                                        control_block())], sid, deadline)
+                                        block or control_block())], sid, deadline)
         return c.alpn, hdrs, end, None
     except (OSError, ssl.SSLError, EOFError, ValueError) as e:
         return c.alpn, False, None, "%s: %s" % (type(e).__name__, e)
@@ -552,11 +582,18 @@ class SecurityScenario(sl.Scenario):
         mine = [r for r in reports if r["kind"] == kind]
         other = [r for r in reports if r["kind"] != kind]
         rc = p.returncode
-        fig = {"server_exit": rc, "reports": [
-            {k: r[k] for k in ("kind", "access", "where", "frames")} for r in reports]}
+        try:
+            with open(self.path(p.tag + ".log"), errors="replace") as f:
+                head = [l.strip()[:120] for l in f.readlines()[:40] if l.strip()]
+        except FileNotFoundError:
+            head = []
+        fig = {"server_exit": rc, "server_log_head": head[:4], "reports": [
+            {k: r[k] for k in ("kind", "access", "where", "frames", "freed_by") if k in r}
+            for r in reports]}
         for r in mine:
-            self.evidence.append("%s: %s %s (%s) at %s" % (step, r["kind"], r["access"],
-                                                           r["where"], " <- ".join(r["frames"][:4])))
+            self.evidence.append("%s: %s %s (%s) at %s%s" % (
+                step, r["kind"], r["access"], r["where"], " <- ".join(r["frames"][:4]),
+                "; freed at " + " <- ".join(r["freed_by"][1:5]) if r.get("freed_by") else ""))
         for r in other:
             self.foreign.append("%s: %s" % (step, r["line"]))
         if died and not reports:
@@ -711,6 +748,12 @@ def run_hpack(sc):
             sc.stop(p)
             raise sl.SetupError("%s: the h2 control request (GET /) was not answered "
                                 "(%s, %s): the h2 peer does not work" % (step, end, err))
+        # the refusal below must be the limit's: a :path with args that just
+        # fits is answered
+        _, hdrs, end, err = h2_control(p.port, block=below_limit_block(limit))
+        fig["control_below_limit"] = {"response_headers": hdrs, "end": end, "error": err}
+        sc.require(hdrs, "%s: a %d-octet :path with URI args that just fits the %d-byte "
+                   "header table is answered (%s %s)" % (step, limit - 13, limit, end, err))
         res = h2_trigger(p.port, v, limit)
         fig["trigger"] = res
 
@@ -732,8 +775,6 @@ def run_hpack(sc):
 
 
 def body(sc):
-    if sc.backend == "mbedtls" or sc.backend == "wolfssl":
-        print("note: %s variant; the peer is Python/OpenSSL either way" % sc.backend)
     if sc.args.case == "cve-2025-11677-upgrade":
         run_upgrade(sc)
     else:
