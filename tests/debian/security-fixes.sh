@@ -52,4 +52,13 @@ for p in "${series[@]}"; do
 		done
 	done
 done
+# control: the bare upstream tree (prepare-tree's upstream flavour) has none
+# of the fixes, so the "has" checks above can fail
+"$repo/scripts/prepare-tree" upstream "$TMP/upstream-tree" > /dev/null 2>&1 ||
+	die "cannot prepare the bare upstream tree"
+check "control: the bare upstream tree has no debian/ directory" [ ! -e "$TMP/upstream-tree/debian" ]
+for p in "${series[@]}"; do
+	check "control: the bare upstream tree lacks $p" bash -c \
+		"! patch -d '$TMP/upstream-tree' -p1 -R --dry-run --fuzz=0 -s -f -i '$TMP/deb/debian/patches/$p' > /dev/null"
+done
 finish
