@@ -65,6 +65,7 @@ class Scenario:
         self.args = args
         self.figures = {}
         self.findings = []      # (ok, text) for each assertion
+        self.invariants = []    # (ok, text): must hold whatever --expect says
         self.procs = []
         # the TLS backend is the variant name's last part (hardened-mbedtls...)
         self.backend = args.variant.rsplit("-", 1)[-1]
@@ -94,8 +95,9 @@ class Scenario:
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def start(self, tag, argv, env=None):
-        """Start a child in its own process group; output to <tag>.log.
+    def start(self, tag, argv, env=None, stdin=None):
+        """Start a child in its own process group; output to <tag>.log
+        (stdin: as subprocess.Popen's, e.g. subprocess.PIPE).
 
         LWSH_APP_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") runs every
         app under that command.  Sanitizer reports in any child's output are
@@ -111,7 +113,7 @@ class Scenario:
         if wrapper and argv and argv[0].startswith(os.path.abspath(self.args.apps)):
             argv = shlex.split(wrapper) + list(argv)
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=e,
-                             start_new_session=True)
+                             stdin=stdin, start_new_session=True)
         p.tag = tag
         p.logf = log
         self.procs.append(p)
@@ -260,6 +262,11 @@ class Scenario:
         """An assertion about the defect: all must hold for 'no defect'."""
         self.findings.append((bool(ok), text))
 
+    def invariant(self, ok, text):
+        """An assertion that must hold on every build, with the defect shown
+        or not (e.g. what a build that shows the defect must also show)."""
+        self.invariants.append((bool(ok), text))
+
     SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
                                   r"ERROR SUMMARY: [1-9]|definitely lost: [1-9]")
 
@@ -288,10 +295,15 @@ class Scenario:
             with open(self.args.json, "w") as f:
                 json.dump({"scenario": self.name, "variant": self.args.variant,
                            "defect_shown": not no_defect, "figures": self.figures,
-                           "checks": [{"ok": ok, "text": t} for ok, t in self.findings]},
+                           "checks": [{"ok": ok, "text": t} for ok, t in self.findings],
+                           "invariants": [{"ok": ok, "text": t}
+                                          for ok, t in self.invariants]},
                           f, indent=1, sort_keys=True)
+        for ok, text in self.invariants:
+            print("  %s %s (must hold on every build)" % ("ok  " if ok else "FAIL", text))
         met = (no_defect and self.args.expect == "pass") or \
               (not no_defect and self.args.expect == "defect")
+        met = met and all(ok for ok, _ in self.invariants)
         if reports:
             print("%s [%s]: %d sanitizer/valgrind report(s): FAILED"
                   % (self.name, self.args.variant, len(reports)))

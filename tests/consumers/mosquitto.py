@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""mosquitto, a real consumer of libwebsockets, on one library variant.
+
+One broker (mosquitto built from Debian's source against the variant,
+tests/consumers/build-mosquitto.sh) with two TLS listeners: MQTT/TLS
+(mosquitto's own OpenSSL code) and MQTT over wss (libwebsockets).  Cases:
+
+  dual-listener   healthy clients on both listeners while wss clients come
+                  and leave the ways devices leave (mqtt_wss.LEAVE_MODES,
+                  the corrupted records through lws-faultproxy).  Healthy:
+                  mosquitto_sub subscribers and a mosquitto_pub publisher
+                  with sequence numbers on MQTT/TLS (through lws-faultproxy
+                  in split mode: a slow link whose TLS records arrive in
+                  pieces, so the broker's SSL_read() often has to wait), and
+                  wss clients that keep publishing.  Correct: no healthy
+                  client dropped on either listener, no message lost or
+                  reordered.  Field report 1 inside a product: mosquitto
+                  before 2.0.19 calls SSL_read() without clearing the
+                  thread's error queue, and vanilla lws leaves entries of a
+                  failed SSL_shutdown() there.  With --audit the broker runs
+                  under lws-errq-audit, whose summary is kept in the JSON.
+  handshake-fail  wss clients with no certificate or a wrong CA failing
+                  their handshakes at a steady rate beside healthy traffic
+                  (the wss listener requires client certificates): 0 healthy
+                  drops.
+
+usage: mosquitto.py --case CASE --mosquitto BIN_DIR --apps APPS --variant V
+                    [--expect pass|defect] [--json FILE] [--audit]
+"""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "scenarios"))
+import scenario_lib as sl  # noqa: E402
+import mqtt_wss  # noqa: E402
+
+TOPIC = "lwsh/seq"
+
+
+def add_args(p):
+    p.add_argument("--case", required=True, choices=["dual-listener", "handshake-fail"])
+    p.add_argument("--mosquitto", required=True,
+                   help="bin/ of a build-mosquitto.sh build on this variant")
+    p.add_argument("--duration", type=float, default=6.0,
+                   help="seconds of traffic (default 6)")
+    p.add_argument("--subscribers", type=int, default=4)
+    p.add_argument("--leavers", type=int, default=4,
+                   help="wss clients coming and leaving at once (default 4)")
+    p.add_argument("--rate", type=int, default=200,
+                   help="messages per second the publisher sends (default 200)")
+    p.add_argument("--healthy-link", choices=["split", "direct"], default="split",
+                   help="how the healthy MQTT/TLS clients reach the broker "
+                   "(default split: through lws-faultproxy, records in pieces)")
+    p.add_argument("--audit", action="store_true",
+                   help="run the broker under lws-errq-audit (APPS/lws-errq-audit)")
+
+
+# ---- the broker ------------------------------------------------------------
+
+def broker_conf(sc, mqtt_port, wss_port, require_client_cert=False):
+    pki = sc.pki
+    tls = ("certfile %s\nkeyfile %s\ncafile %s\n"
+           % (os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
+              os.path.join(pki, "ca.pem")))
+    conf = sc.path("mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("per_listener_settings false\nallow_anonymous true\n"
+                "persistence false\nuser root\nlog_dest file %s\n"
+                "log_type error\nlog_type warning\nlog_type notice\n"
+                "log_type information\nconnection_messages true\n"
+                "max_queued_messages 100000\n"
+                "listener %d 127.0.0.1\n%s"
+                "listener %d 127.0.0.1\nprotocol websockets\n%s%s"
+                % (sc.path("mosquitto.log"), mqtt_port, tls, wss_port, tls,
+                   "require_certificate true\n" if require_client_cert else ""))
+    return conf
+
+
+def wait_listening(sc, p, ports, timeout=15):
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            if p.poll() is not None:
+                raise sl.SetupError("mosquitto exited (%s):\n%s" % (p.returncode, sc.tail(p.tag)))
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise sl.SetupError("mosquitto not listening on %d" % port)
+                time.sleep(0.05)
+
+
+def start_broker(sc, require_client_cert=False):
+    mqtt_port, wss_port = sl.free_port(), sl.free_port()
+    conf = broker_conf(sc, mqtt_port, wss_port, require_client_cert)
+    argv = [os.path.join(sc.args.mosquitto, "mosquitto"), "-c", conf]
+    env = {}
+    if sc.args.audit:
+        audit = sc.app("lws-errq-audit")
+        argv = [audit, "--json", sc.path("audit.json"), "--out",
+                sc.path("audit.txt"), "--"] + argv
+    p = sc.start("broker", argv, env=env)
+    wait_listening(sc, p, [mqtt_port, wss_port])
+    return p, mqtt_port, wss_port
+
+
+def log_lines(sc):
+    # mosquitto's log file is flushed line by line (its stdout is not)
+    try:
+        with open(sc.path("mosquitto.log"), errors="replace") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+# "Client X disconnected: Protocol error." and the like; a client's own
+# DISCONNECT is "Client X disconnected." and not a drop
+DROP = re.compile(r"Client (\S+) (?:disconnected(?: due to|:)|been disconnected)")
+SOCKET_ERROR = re.compile(r"Socket error on client (\S+), disconnecting")
+
+
+def drops_by_client(lines, prefix):
+    """Healthy clients the broker dropped (not a clean DISCONNECT)."""
+    n = {}
+    for line in lines:
+        m = DROP.search(line) or SOCKET_ERROR.search(line)
+        if m and m.group(1).startswith(prefix):
+            n[m.group(1)] = n.get(m.group(1), 0) + 1
+    return n
+
+
+# ---- healthy clients -------------------------------------------------------
+
+def mosq_client(sc, name, port):
+    return [os.path.join(sc.args.mosquitto, name), "-h", "127.0.0.1", "-p", str(port),
+            "--cafile", os.path.join(sc.pki, "ca.pem"), "-q", "1"]
+
+
+class HealthyWss(threading.Thread):
+    """A wss client that stays: publishes every 50 ms until told to stop."""
+
+    def __init__(self, port, cafile, idx, stop):
+        super().__init__(daemon=True)
+        self.port, self.cafile, self.idx, self.stop = port, cafile, idx, stop
+        self.sent, self.error = 0, None
+
+    def run(self):
+        try:
+            c = mqtt_wss.WssMqttClient(self.port, self.cafile,
+                                       time.monotonic() + 120, "healthy-wss-%d" % self.idx)
+            c.open()
+            while not self.stop.is_set():
+                c.publish("lwsh/wss/%d" % self.idx, b"%d" % self.sent)
+                self.sent += 1
+                self.stop.wait(0.05)
+            c.leave("clean")
+        except (OSError, EOFError, ConnectionError, ssl.SSLError, TimeoutError) as e:
+            self.error = "%s: %s" % (type(e).__name__, e)
+
+
+class Leavers(threading.Thread):
+    """One of --leavers workers: wss clients that connect, publish and
+    leave, in turn in each mode, until stop is set (at most max_conns).
+    Mode "corrupt" goes through lws-faultproxy, which flips a byte of the
+    client's PUBLISH record (bad_record_mac at the broker)."""
+
+    MODES = ("disconnect", "rst", "cut", "corrupt")
+
+    def __init__(self, port, corrupt_port, cafile, idx, stop, max_conns=2000):
+        super().__init__(daemon=True)
+        self.port, self.corrupt_port = port, corrupt_port
+        self.cafile, self.idx, self.stop = cafile, idx, stop
+        self.max_conns = max_conns
+        self.left = {m: 0 for m in self.MODES}
+        self.failed = 0
+
+    def run(self):
+        rnd = random.Random(self.idx)
+        for i in range(self.max_conns):
+            if self.stop.is_set():
+                return
+            mode = self.MODES[(i + self.idx) % len(self.MODES)]
+            port = self.corrupt_port if mode == "corrupt" else self.port
+            try:
+                c = mqtt_wss.WssMqttClient(port, self.cafile, time.monotonic() + 10,
+                                           "leaver-%d-%d" % (self.idx, i))
+                c.open()
+                c.publish("lwsh/leavers", b"bye")
+                c.leave("stay" if mode == "corrupt" else mode)
+                self.left[mode] += 1
+            except (OSError, EOFError, ConnectionError, ssl.SSLError, TimeoutError):
+                self.failed += 1
+            self.stop.wait(rnd.uniform(0.005, 0.02))
+
+
+def publish_numbered(sc, port, stop_at, rate):
+    """mosquitto_pub -l (one message per stdin line): 1, 2, ... at `rate`
+    per second until stop_at; returns how many were written."""
+    p = sc.start("publisher", mosq_client(sc, "mosquitto_pub", port) +
+                 ["-t", TOPIC, "-l", "-i", "healthy-pub"], stdin=subprocess.PIPE)
+    n, t0 = 0, time.monotonic()
+    try:
+        while time.monotonic() < stop_at and p.poll() is None:
+            due = int((time.monotonic() - t0) * rate)
+            while n < due:
+                n += 1
+                p.stdin.write(b"%d\n" % n)
+            p.stdin.flush()
+            time.sleep(0.01)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        # QoS 1: it exits once the broker has acknowledged every message;
+        # a publisher the broker keeps dropping may never get there
+        p.wait(timeout=10)
+        finished = True
+    except subprocess.TimeoutExpired:
+        sc.kill(p)
+        finished = False
+    return n, finished
+
+
+def received(sc, tag):
+    """The sequence numbers a subscriber printed, in order."""
+    out = []
+    with open(sc.path(tag + ".log"), errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.isdigit():
+                out.append(int(line))
+    return out
+
+
+def seq_figures(seen, sent):
+    """(lost, reordered, duplicated) of one subscriber's sequence."""
+    got = set(seen)
+    lost = sum(1 for i in range(1, sent + 1) if i not in got)
+    reordered = sum(1 for a, b in zip(seen, seen[1:]) if b < a)
+    return lost, reordered, len(seen) - len(got)
+
+
+# ---- cases -------------------------------------------------------------------
+
+def dual_listener(sc):
+    a = sc.args
+    broker, mqtt_port, wss_port = start_broker(sc)
+    healthy_port = mqtt_port
+    if a.healthy_link == "split":
+        # a slow link for the healthy clients only: their records arrive in
+        # pieces, so the broker's SSL_read() often returns "want read"
+        _, healthy_port, _ = sc.start_proxy(
+            mqtt_port, ["--fraction", "1", "--faults", "split", "--dir", "c2s",
+                        "--segment", "1-7", "--segment-gap-us", "200"],
+            duration=a.duration + 60, tag="split-proxy")
+    # corrupts the 6th client record: ClientHello, ChangeCipherSpec,
+    # Finished, the upgrade request, CONNECT, then the PUBLISH
+    _, corrupt_port, _ = sc.start_proxy(
+        wss_port, ["--fraction", "1", "--faults", "corrupt", "--dir", "c2s",
+                   "--record", "6"], duration=a.duration + 60, tag="corrupt-proxy")
+
+    subs = []
+    for i in range(a.subscribers):
+        tag = "healthy-sub-%d" % i
+        subs.append(sc.start(tag, mosq_client(sc, "mosquitto_sub", healthy_port) +
+                             ["-t", TOPIC, "-i", tag, "-c"]))
+    # every subscriber connected and subscribed before the first message
+    deadline = time.monotonic() + 15
+    while sum(1 for l in log_lines(sc) if "as healthy-sub-" in l) < a.subscribers:
+        if time.monotonic() > deadline:
+            raise sl.SetupError("subscribers did not connect:\n" + sc.tail("broker"))
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+    stop = threading.Event()
+    cafile = os.path.join(sc.pki, "ca.pem")
+    wss = [HealthyWss(wss_port, cafile, i, stop) for i in range(2)]
+    leavers = [Leavers(wss_port, corrupt_port, cafile, i, stop) for i in range(a.leavers)]
+    for t in wss + leavers:
+        t.start()
+    sent, pub_finished = publish_numbered(sc, healthy_port, time.monotonic() + a.duration,
+                                          a.rate)
+    stop.set()
+    for t in wss + leavers:
+        t.join(30)
+    time.sleep(1.5)             # the last messages reach the subscribers
+    lines = log_lines(sc)       # before anything is stopped
+    for p in subs:
+        sc.stop(p)
+    sc.stop(broker)
+
+    left = {}
+    for t in leavers:
+        for m, n in t.left.items():
+            left[m] = left.get(m, 0) + n
+    lost = reordered = dup = 0  # noqa: F841
+    for i in range(a.subscribers):
+        l, r, d = seq_figures(received(sc, "healthy-sub-%d" % i), sent)
+        lost, reordered, dup = lost + l, reordered + r, dup + d
+    mqtt_drops = drops_by_client(lines, "healthy-sub-")
+    mqtt_drops.update(drops_by_client(lines, "healthy-pub"))
+    wss_drops = drops_by_client(lines, "healthy-wss-")
+    ssl_errors = [l for l in lines if "OpenSSL Error" in l]
+
+    sc.figure("mosquitto", a.mosquitto)
+    sc.figure("published", sent)
+    sc.figure("publisher_finished", pub_finished)
+    sc.figure("wss_clients_left", left)
+    sc.figure("wss_clients_failed_to_open", sum(t.failed for t in leavers))
+    sc.figure("healthy_mqtt_tls_dropped", sum(mqtt_drops.values()))
+    sc.figure("healthy_mqtt_tls_dropped_by_client", mqtt_drops)
+    sc.figure("healthy_wss_dropped", sum(wss_drops.values()) +
+              sum(1 for t in wss if t.error))
+    sc.figure("healthy_wss_errors", [t.error for t in wss if t.error])
+    sc.figure("messages_lost", lost)
+    sc.figure("messages_reordered", reordered)
+    sc.figure("messages_duplicated", dup)
+    sc.figure("openssl_errors_logged", len(ssl_errors))
+    sc.figure("openssl_errors_sample", sorted(set(
+        re.sub(r"^\d+: ", "", l) for l in ssl_errors))[:5])
+    for l in ssl_errors[:3]:
+        print("  broker: " + l)
+
+    # the run must have exercised what it claims to
+    if sent < a.rate * a.duration / 2 or min(left.values() or [0]) < 3:
+        raise sl.SetupError("too little traffic: %d published, left %s" % (sent, left))
+    sc.require(pub_finished, "the publisher delivered everything and exited")
+    sc.require(sum(mqtt_drops.values()) == 0,
+               "no healthy MQTT/TLS client dropped (%s)" % (mqtt_drops or 0))
+    sc.require(not wss_drops and not any(t.error for t in wss),
+               "no healthy wss client dropped (%s %s)"
+               % (wss_drops or "", [t.error for t in wss if t.error] or ""))
+    sc.require(lost == 0 and reordered == 0,
+               "no message lost (%d) or reordered (%d) across %d subscribers"
+               % (lost, reordered, a.subscribers))
+    if a.audit:
+        audit_figures(sc)
+
+
+def audit_figures(sc):
+    """lws-errq-audit's summary of the broker, in the figures."""
+    try:
+        with open(sc.path("audit.json")) as f:
+            au = json.load(f)["lws_errq_audit"]
+    except (OSError, ValueError, KeyError) as e:
+        raise sl.SetupError("no lws-errq-audit summary: %s" % e)
+    with open(sc.path("audit.txt"), errors="replace") as f:
+        print("".join("  " + l for l in f.readlines()[:12]))
+    origins = []
+    for o in au["origins"]:
+        lb = o["left_by"] or {}
+        origins.append({"left_by": "%s from %s in %s" % (lb.get("call"), lb.get("function"),
+                                                        lb.get("object")) if lb else None,
+                        "source": lb.get("source"),
+                        "entry": o["entry"]["reason"] or o["entry"]["code"],
+                        "stale_at_entry": o["stale_at_entry"], "misled": o["misled"],
+                        "victim": "%s from %s" % (o["first_victim"]["call"],
+                                                  o["first_victim"]["function"])})
+    sc.figure("audit", {"calls": au["calls"], "stale_at_entry": au["stale_at_entry"],
+                        "misled": au["misled"], "misled_waiting": au["misled_waiting"],
+                        "origins": origins})
+    if au["calls"] == 0:
+        raise sl.SetupError("lws-errq-audit saw no SSL call")
+    if sc.args.expect == "defect":
+        # where the broker shows the defect, the audit must say who left
+        # the entries: libwebsockets, in its SSL_shutdown() of a wss client
+        from_lws = [o for o in au["origins"]
+                    if (o["left_by"] or {}).get("call") == "SSL_shutdown"
+                    and (o["left_by"] or {}).get("object", "").startswith("libwebsockets.so")]
+        sc.invariant(sum(o["misled"] for o in from_lws) > 0,
+                     "lws-errq-audit names libwebsockets' SSL_shutdown() (%s) as the origin "
+                     "of the entries that misled the broker"
+                     % sorted({(o["left_by"]["function"], o["left_by"]["source"])
+                               for o in from_lws}))
+    sc.require(au["stale_at_entry"] == 0,
+               "lws-errq-audit: no SSL call entered with a stale error queue (%d)"
+               % au["stale_at_entry"])
+
+
+def handshake_fail(sc):
+    raise sl.SetupError("not yet")
+
+
+def body(sc):
+    for d, what in ((sc.args.mosquitto, "mosquitto"),):
+        if not os.access(os.path.join(d, "mosquitto"), os.X_OK):
+            raise sl.SetupError("%s not built in %s" % (what, d))
+    {"dual-listener": dual_listener, "handshake-fail": handshake_fail}[sc.args.case](sc)
+
+
+if __name__ == "__main__":
+    sl.main("consumers." + sys.argv[sys.argv.index("--case") + 1]
+            if "--case" in sys.argv else "consumers", __doc__.split("\n")[0], body,
+            add_args)

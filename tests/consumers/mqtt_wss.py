@@ -1,0 +1,157 @@
+"""MQTT over secure WebSocket, from the client side, for the consumer
+scenarios (stdlib only).
+
+A client that connects to a broker's wss listener (mosquitto's, served by
+libwebsockets), says MQTT CONNECT, publishes, and then leaves the way
+devices on bad links leave:
+
+  disconnect  MQTT DISCONNECT, then the socket is closed without a TLS
+              close_notify (what most embedded stacks do)
+  rst         the socket is reset (SO_LINGER {1, 0}) without DISCONNECT
+  cut         the connection ends in the middle of a TLS record: half of
+              a record is sent, then FIN
+  stay        nothing: the caller goes on with the connection (the
+              scenario sends it through lws-faultproxy, which corrupts a
+              record), then waits for the broker to close it
+  clean       MQTT DISCONNECT, TLS close_notify, FIN: the control case
+
+TLS goes through memory BIOs (tests/scenarios/tls_peer.Peer), so the
+client decides exactly which bytes reach the socket.
+"""
+
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "scenarios"))
+import tls_peer  # noqa: E402
+
+LEAVE_MODES = ("disconnect", "rst", "cut", "stay", "clean")
+
+
+def mqtt_string(s):
+    b = s.encode()
+    return struct.pack("!H", len(b)) + b
+
+
+def mqtt_packet(ptype, body):
+    """Fixed header (type, remaining length as a varint) + body."""
+    n, rl = len(body), b""
+    while True:
+        d, n = n % 128, n // 128
+        rl += bytes([d | (0x80 if n else 0)])
+        if not n:
+            break
+    return bytes([ptype]) + rl + body
+
+
+def mqtt_connect(client_id, keepalive=60):
+    # MQTT 3.1.1, clean session
+    return mqtt_packet(0x10, mqtt_string("MQTT") + bytes([4, 0x02]) +
+                       struct.pack("!H", keepalive) + mqtt_string(client_id))
+
+
+def mqtt_publish(topic, payload):
+    return mqtt_packet(0x30, mqtt_string(topic) + payload)
+
+
+MQTT_DISCONNECT = b"\xe0\x00"
+
+
+def ws_client_frame(payload, opcode=2):
+    """A masked (client to server) WebSocket frame."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        hdr = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    else:
+        hdr = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def client_context(cafile):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile)
+    return ctx
+
+
+class WssMqttClient:
+    """One client connection; every step has the deadline given."""
+
+    def __init__(self, port, cafile, deadline, client_id):
+        self.client_id = client_id
+        s = socket.create_connection(("127.0.0.1", port),
+                                     timeout=max(0.1, deadline - time.monotonic()))
+        self.peer = tls_peer.Peer(s, client_context(cafile), False, deadline,
+                                  slow=False)
+
+    def open(self):
+        """TLS handshake, WebSocket upgrade (subprotocol mqtt), CONNECT and
+        CONNACK; raises on anything unexpected."""
+        p = self.peer
+        p.handshake()
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        p.send(("GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+                % key).encode())
+        status = p.recv_until(b"\r\n\r\n").split(b"\r\n")[0]
+        if b" 101 " not in status:
+            raise ConnectionError("upgrade refused: %r" % status)
+        p.send(ws_client_frame(mqtt_connect(self.client_id)))
+        # CONNACK in one server frame: 0x82 0x04 0x20 0x02 0x00 rc
+        frame = p.recv_exact(6)
+        if frame[2] != 0x20 or frame[5] != 0:
+            raise ConnectionError("no CONNACK: %r" % frame)
+
+    def publish(self, topic, payload):
+        self.peer.send(ws_client_frame(mqtt_publish(topic, payload)))
+
+    def _record_bytes(self, data):
+        """The TLS record(s) carrying data, not yet sent."""
+        self.peer.obj.write(data)
+        return self.peer.out.read()
+
+    def leave(self, mode):
+        p, s = self.peer, self.peer.sock
+        if mode == "disconnect":
+            p.send(ws_client_frame(MQTT_DISCONNECT))
+            s.close()
+        elif mode == "rst":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        elif mode == "cut":
+            rec = self._record_bytes(ws_client_frame(mqtt_publish("leave", b"x" * 64)))
+            s.sendall(rec[:len(rec) // 2])
+            s.shutdown(socket.SHUT_WR)
+            self._wait_closed(2)
+            s.close()
+        elif mode == "stay":
+            self._wait_closed(2)
+            s.close()
+        elif mode == "clean":
+            p.send(ws_client_frame(MQTT_DISCONNECT))
+            try:
+                p.obj.unwrap()
+            except (ssl.SSLWantReadError, ssl.SSLError):
+                pass
+            p._flush()
+            s.shutdown(socket.SHUT_WR)
+            self._wait_closed(2)
+            s.close()
+        else:
+            raise ValueError("unknown leave mode %r" % mode)
+
+    def _wait_closed(self, wait):
+        s = self.peer.sock
+        s.settimeout(wait)
+        end = time.monotonic() + wait
+        try:
+            while time.monotonic() < end and s.recv(65536):
+                pass
+        except OSError:
+            pass
