@@ -22,7 +22,11 @@ tests/consumers/build-mosquitto.sh) with two TLS listeners: MQTT/TLS
   handshake-fail  wss clients with no certificate or a wrong CA failing
                   their handshakes at a steady rate beside healthy traffic
                   (the wss listener requires client certificates): 0 healthy
-                  drops.
+                  drops, and the library says why each failed connection
+                  ended (field notes Q5): the hardened build logs
+                  "ends: alert-sent" (certificate_required) or "ends:
+                  alert-received" (unknown_ca) at lws's info level, which
+                  mosquitto writes to its log (websockets_log_level).
 
 usage: mosquitto.py --case CASE --mosquitto BIN_DIR --apps APPS --variant V
                     [--expect pass|defect] [--json FILE] [--audit]
@@ -46,6 +50,9 @@ import scenario_lib as sl  # noqa: E402
 import mqtt_wss  # noqa: E402
 
 TOPIC = "lwsh/seq"
+# lws log levels (libwebsockets.h): errors, warnings, and info, where the
+# hardened library says why each connection ended ("ends: <cause>")
+LLL_ERR, LLL_WARN, LLL_INFO = 1, 2, 8
 
 
 def add_args(p):
@@ -78,11 +85,13 @@ def broker_conf(sc, mqtt_port, wss_port, require_client_cert=False):
         f.write("per_listener_settings false\nallow_anonymous true\n"
                 "persistence false\nuser root\nlog_dest file %s\n"
                 "log_type error\nlog_type warning\nlog_type notice\n"
-                "log_type information\nconnection_messages true\n"
+                "log_type information\nlog_type websockets\n"
+                "websockets_log_level %d\nconnection_messages true\n"
                 "max_queued_messages 100000\n"
                 "listener %d 127.0.0.1\n%s"
                 "listener %d 127.0.0.1\nprotocol websockets\n%s%s"
-                % (sc.path("mosquitto.log"), mqtt_port, tls, wss_port, tls,
+                % (sc.path("mosquitto.log"), LLL_ERR | LLL_WARN | LLL_INFO,
+                   mqtt_port, tls, wss_port, tls,
                    "require_certificate true\n" if require_client_cert else ""))
     return conf
 
@@ -105,6 +114,8 @@ def wait_listening(sc, p, ports, timeout=15):
 def start_broker(sc, require_client_cert=False):
     mqtt_port, wss_port = sl.free_port(), sl.free_port()
     conf = broker_conf(sc, mqtt_port, wss_port, require_client_cert)
+    if os.path.exists(sc.path("mosquitto.log")):
+        os.unlink(sc.path("mosquitto.log"))     # mosquitto appends to it
     argv = [os.path.join(sc.args.mosquitto, "mosquitto"), "-c", conf]
     env = {}
     if sc.args.audit:
@@ -151,15 +162,16 @@ def mosq_client(sc, name, port):
 class HealthyWss(threading.Thread):
     """A wss client that stays: publishes every 50 ms until told to stop."""
 
-    def __init__(self, port, cafile, idx, stop):
+    def __init__(self, port, cafile, idx, stop, cert=None):
         super().__init__(daemon=True)
         self.port, self.cafile, self.idx, self.stop = port, cafile, idx, stop
+        self.cert = cert
         self.sent, self.error = 0, None
 
     def run(self):
         try:
-            c = mqtt_wss.WssMqttClient(self.port, self.cafile,
-                                       time.monotonic() + 120, "healthy-wss-%d" % self.idx)
+            c = mqtt_wss.WssMqttClient(self.port, self.cafile, time.monotonic() + 120,
+                                       "healthy-wss-%d" % self.idx, cert=self.cert)
             c.open()
             while not self.stop.is_set():
                 c.publish("lwsh/wss/%d" % self.idx, b"%d" % self.sent)
@@ -389,8 +401,122 @@ def audit_figures(sc):
                % au["stale_at_entry"])
 
 
+class FailingHandshakes(threading.Thread):
+    """wss clients whose handshakes fail, in turn: one without a client
+    certificate (the listener requires one: the broker refuses it) and one
+    that trusts another CA (it refuses the broker), every `period` s."""
+
+    def __init__(self, port, pki, wrong_ca, stop, period=0.02, max_conns=2000):
+        super().__init__(daemon=True)
+        self.port, self.pki, self.wrong_ca, self.stop = port, pki, wrong_ca, stop
+        self.period, self.max_conns = period, max_conns
+        self.failed = {"no-cert": 0, "wrong-ca": 0}
+        self.unexpected = 0     # a handshake that should have failed did not
+
+    def run(self):
+        ca = os.path.join(self.pki, "ca.pem")
+        for i in range(self.max_conns):
+            if self.stop.is_set():
+                return
+            kind = ("no-cert", "wrong-ca")[i % 2]
+            try:
+                c = mqtt_wss.WssMqttClient(self.port, self.wrong_ca if kind == "wrong-ca" else ca,
+                                           time.monotonic() + 5, "failing-%d" % i)
+                c.open()        # TLS 1.3: a missing certificate shows here
+                self.unexpected += 1
+                c.leave("clean")
+            except (OSError, EOFError, ConnectionError, ssl.SSLError, TimeoutError):
+                self.failed[kind] += 1
+            self.stop.wait(self.period)
+
+
+def make_wrong_ca(sc):
+    path = sc.path("wrong-ca.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=not the test CA",
+                        "-keyout", sc.path("wrong-ca.key"), "-out", path, "-days", "2"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode:
+        raise sl.SetupError("openssl req (wrong CA) failed: " + r.stderr)
+    return path
+
+
+CAUSE = re.compile(r"ends: ([a-z-]+)")
+
+
 def handshake_fail(sc):
-    raise sl.SetupError("not yet")
+    """Failing wss handshakes beside healthy clients on both listeners."""
+    a = sc.args
+    broker, mqtt_port, wss_port = start_broker(sc, require_client_cert=True)
+    subs = [sc.start("healthy-sub-%d" % i, mosq_client(sc, "mosquitto_sub", mqtt_port) +
+                     ["-t", TOPIC, "-i", "healthy-sub-%d" % i, "-c"])
+            for i in range(a.subscribers)]
+    deadline = time.monotonic() + 15
+    while sum(1 for l in log_lines(sc) if "as healthy-sub-" in l) < a.subscribers:
+        if time.monotonic() > deadline:
+            raise sl.SetupError("subscribers did not connect:\n" + sc.tail("broker"))
+        time.sleep(0.05)
+
+    stop = threading.Event()
+    cert = (os.path.join(sc.pki, "client.pem"), os.path.join(sc.pki, "client.key"))
+    wss = [HealthyWss(wss_port, os.path.join(sc.pki, "ca.pem"), i, stop, cert=cert)
+           for i in range(2)]
+    failing = [FailingHandshakes(wss_port, sc.pki, make_wrong_ca(sc), stop) for _ in range(2)]
+    for t in wss + failing:
+        t.start()
+    sent, pub_finished = publish_numbered(sc, mqtt_port, time.monotonic() + a.duration, a.rate)
+    stop.set()
+    for t in wss + failing:
+        t.join(30)
+    time.sleep(1.5)
+    lines = log_lines(sc)
+    for p in subs:
+        sc.stop(p)
+    sc.stop(broker)
+
+    failed = {}
+    for t in failing:
+        for k, n in t.failed.items():
+            failed[k] = failed.get(k, 0) + n
+    causes = {}
+    for l in lines:
+        m = CAUSE.search(l)
+        if m:
+            causes[m.group(1)] = causes.get(m.group(1), 0) + 1
+    lost = reordered = 0
+    for i in range(a.subscribers):
+        l, r, _ = seq_figures(received(sc, "healthy-sub-%d" % i), sent)
+        lost, reordered = lost + l, reordered + r
+    mqtt_drops = drops_by_client(lines, "healthy-")
+    sc.figure("mosquitto", a.mosquitto)
+    sc.figure("published", sent)
+    sc.figure("handshakes_failed", failed)
+    sc.figure("handshakes_that_should_have_failed", sum(t.unexpected for t in failing))
+    sc.figure("close_causes_logged", causes)
+    sc.figure("healthy_dropped", mqtt_drops)
+    sc.figure("healthy_wss_errors", [t.error for t in wss if t.error])
+    sc.figure("messages_lost", lost)
+    sc.figure("messages_reordered", reordered)
+
+    if min(failed.values()) < 10:
+        raise sl.SetupError("too few failing handshakes: %s" % failed)
+    sc.invariant(sum(t.unexpected for t in failing) == 0,
+                 "every handshake without a client certificate or with the wrong CA failed")
+    sc.require(pub_finished and not mqtt_drops and not any(t.error for t in wss),
+               "0 healthy clients dropped (%s %s)"
+               % (mqtt_drops or "", [t.error for t in wss if t.error] or ""))
+    sc.require(lost == 0 and reordered == 0,
+               "no message lost (%d) or reordered (%d)" % (lost, reordered))
+    # Q5: the library says why each failed connection ended (lws's info
+    # log, which mosquitto writes to its own log: websockets_log_level)
+    # no client certificate: the broker sends certificate_required; the
+    # wrong CA: the client sends unknown_ca
+    sc.require(causes.get("alert-sent", 0) == failed["no-cert"],
+               "the broker's library logged 'alert-sent' for each refused client without a "
+               "certificate (%d of %d)" % (causes.get("alert-sent", 0), failed["no-cert"]))
+    sc.require(causes.get("alert-received", 0) == failed["wrong-ca"],
+               "... and 'alert-received' for each client that refused the broker "
+               "(%d of %d)" % (causes.get("alert-received", 0), failed["wrong-ca"]))
 
 
 def body(sc):

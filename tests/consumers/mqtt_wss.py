@@ -73,27 +73,39 @@ def ws_client_frame(payload, opcode=2):
     return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-def client_context(cafile):
+def client_context(cafile, cert=None):
+    """Trust cafile; present cert = (certfile, keyfile) when given."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cafile)
+    if cert:
+        ctx.load_cert_chain(*cert)
     return ctx
 
 
 class WssMqttClient:
     """One client connection; every step has the deadline given."""
 
-    def __init__(self, port, cafile, deadline, client_id):
+    def __init__(self, port, cafile, deadline, client_id, cert=None):
         self.client_id = client_id
         s = socket.create_connection(("127.0.0.1", port),
                                      timeout=max(0.1, deadline - time.monotonic()))
-        self.peer = tls_peer.Peer(s, client_context(cafile), False, deadline,
+        self.peer = tls_peer.Peer(s, client_context(cafile, cert), False, deadline,
                                   slow=False)
 
     def open(self):
         """TLS handshake, WebSocket upgrade (subprotocol mqtt), CONNECT and
         CONNACK; raises on anything unexpected."""
         p = self.peer
-        p.handshake()
+        try:
+            p.handshake()
+        except ssl.SSLError:
+            # the alert OpenSSL wrote for the failure (unknown_ca, ...) is
+            # still in the memory BIO: send it, as a socket-based client does
+            try:
+                p._flush()
+            except OSError:
+                pass
+            raise
         key = "dGhlIHNhbXBsZSBub25jZQ=="
         p.send(("GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
