@@ -237,7 +237,7 @@ def publish_numbered(sc, port, stop_at, rate):
     try:
         # QoS 1: it exits once the broker has acknowledged every message;
         # a publisher the broker keeps dropping may never get there
-        p.wait(timeout=10)
+        p.wait(timeout=5)
         finished = True
     except subprocess.TimeoutExpired:
         sc.kill(p)
