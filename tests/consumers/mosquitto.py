@@ -19,6 +19,13 @@ tests/consumers/build-mosquitto.sh) with two TLS listeners: MQTT/TLS
                   thread's error queue, and vanilla lws leaves entries of a
                   failed SSL_shutdown() there.  With --audit the broker runs
                   under lws-errq-audit, whose summary is kept in the JSON.
+  dead-link       wss subscribers whose link dies (network namespaces and
+                  iptables DROP; loopback fallback: the clients are
+                  stopped) while the broker keeps publishing to them.
+                  Correct: no broker socket to them 1 s after mosquitto's
+                  keepalive decision.  Measured: all stay, on both builds
+                  (mosquitto closes a websockets client only from a
+                  WRITEABLE callback, which a dead link never gets).
   handshake-fail  wss clients with no certificate or a wrong CA failing
                   their handshakes at a steady rate beside healthy traffic
                   (the wss listener requires client certificates): 0 healthy
@@ -33,6 +40,7 @@ usage: mosquitto.py --case CASE --mosquitto BIN_DIR --apps APPS --variant V
 """
 
 import json
+import math
 import os
 import random
 import re
@@ -56,7 +64,8 @@ LLL_ERR, LLL_WARN, LLL_INFO = 1, 2, 8
 
 
 def add_args(p):
-    p.add_argument("--case", required=True, choices=["dual-listener", "handshake-fail"])
+    p.add_argument("--case", required=True,
+                   choices=["dual-listener", "handshake-fail", "dead-link"])
     p.add_argument("--mosquitto", required=True,
                    help="bin/ of a build-mosquitto.sh build on this variant")
     p.add_argument("--duration", type=float, default=6.0,
@@ -69,13 +78,19 @@ def add_args(p):
     p.add_argument("--healthy-link", choices=["split", "direct"], default="split",
                    help="how the healthy MQTT/TLS clients reach the broker "
                    "(default split: through lws-faultproxy, records in pieces)")
+    p.add_argument("--dead-links", type=int, default=5,
+                   help="dead-link: wss subscribers whose link dies (default 5)")
+    p.add_argument("--keepalive", type=int, default=2,
+                   help="dead-link: their MQTT keepalive, s (default 2)")
+    p.add_argument("--ns", choices=["auto", "netns", "loopback"], default="auto",
+                   help="dead-link: network namespaces (auto: if possible) or loopback")
     p.add_argument("--audit", action="store_true",
                    help="run the broker under lws-errq-audit (APPS/lws-errq-audit)")
 
 
 # ---- the broker ------------------------------------------------------------
 
-def broker_conf(sc, mqtt_port, wss_port, require_client_cert=False):
+def broker_conf(sc, mqtt_port, wss_port, require_client_cert=False, bind="127.0.0.1"):
     pki = sc.pki
     tls = ("certfile %s\nkeyfile %s\ncafile %s\n"
            % (os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
@@ -88,10 +103,10 @@ def broker_conf(sc, mqtt_port, wss_port, require_client_cert=False):
                 "log_type information\nlog_type websockets\n"
                 "websockets_log_level %d\nconnection_messages true\n"
                 "max_queued_messages 100000\n"
-                "listener %d 127.0.0.1\n%s"
-                "listener %d 127.0.0.1\nprotocol websockets\n%s%s"
+                "listener %d %s\n%s"
+                "listener %d %s\nprotocol websockets\n%s%s"
                 % (sc.path("mosquitto.log"), LLL_ERR | LLL_WARN | LLL_INFO,
-                   mqtt_port, tls, wss_port, tls,
+                   mqtt_port, bind, tls, wss_port, bind, tls,
                    "require_certificate true\n" if require_client_cert else ""))
     return conf
 
@@ -154,9 +169,12 @@ def drops_by_client(lines, prefix):
 
 # ---- healthy clients -------------------------------------------------------
 
-def mosq_client(sc, name, port):
-    return [os.path.join(sc.args.mosquitto, name), "-h", "127.0.0.1", "-p", str(port),
-            "--cafile", os.path.join(sc.pki, "ca.pem"), "-q", "1"]
+def mosq_client(sc, name, port, host="127.0.0.1"):
+    # the test certificate names localhost and 127.0.0.1, not a namespace's
+    # address: there only the chain is verified
+    return [os.path.join(sc.args.mosquitto, name), "-h", host, "-p", str(port),
+            "--cafile", os.path.join(sc.pki, "ca.pem"), "-q", "1"] + \
+        (["--insecure"] if host != "127.0.0.1" else [])
 
 
 class HealthyWss(threading.Thread):
@@ -519,11 +537,107 @@ def handshake_fail(sc):
                "(%d of %d)" % (causes.get("alert-received", 0), failed["wrong-ca"]))
 
 
+def run_dead_link(sc, place):
+    import netns
+    a = sc.args
+    host = place.server_host
+    mqtt_port, wss_port = sl.free_port(), sl.free_port()
+    conf = broker_conf(sc, mqtt_port, wss_port, bind=host)
+    broker = sc.start("broker", place.prefix("server") +
+                      [os.path.join(a.mosquitto, "mosquitto"), "-c", conf])
+    deadline = time.monotonic() + 15
+    while not any("running" in l for l in log_lines(sc)):
+        if broker.poll() is not None or time.monotonic() > deadline:
+            raise sl.SetupError("mosquitto did not start:\n" + sc.tail("broker"))
+        time.sleep(0.05)
+    held = sc.start("held", place.prefix("client") + [
+        sys.executable, os.path.join(HERE, "mqtt_wss.py"), "hold", "--host", host,
+        "--port", str(wss_port), "--cafile", os.path.join(sc.pki, "ca.pem"),
+        "--connections", str(a.dead_links), "--keepalive", str(a.keepalive)])
+    deadline = time.monotonic() + 20
+    while "ready" not in sc.tail("held"):
+        if held.poll() is not None or time.monotonic() > deadline:
+            raise sl.SetupError("held clients not ready:\n" + sc.tail("held"))
+        time.sleep(0.05)
+    # the broker keeps writing to them: 2 KiB messages, 50 per second
+    pub = sc.start("dead-publisher", place.prefix("server") +
+                   mosq_client(sc, "mosquitto_pub", mqtt_port, host=host) +
+                   ["-t", "lwsh/dead", "-l", "-q", "0"], stdin=subprocess.PIPE)
+    payload = b"x" * 2048 + b"\n"
+
+    def publish_for(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pub.stdin.write(payload)
+            pub.stdin.flush()
+            time.sleep(0.02)
+
+    publish_for(1.0)
+    before = len(netns.sample_sockets(place, "server", wss_port))
+    place.cut("client", [held])     # the clients' side vanishes
+    t_cut = time.monotonic()
+    # The decision: mosquitto drops a client 1.5 x keepalive after its last
+    # packet, checked once a second (keepalive.c).  For a websockets client
+    # it then only asks lws for a WRITEABLE callback in which to close, and
+    # logs nothing: the time is taken from that rule (an upper bound)
+    t_decision = t_cut + math.ceil(a.keepalive * 1.5) + 1
+    samples = []
+    while time.monotonic() < t_decision + 1.2:
+        publish_for(0.1)
+        socks = netns.sample_sockets(place, "server", wss_port)
+        samples.append((time.monotonic() - t_cut, len(socks), sum(x.sendq for x in socks)))
+    after = [x for x in samples if x[0] >= t_decision - t_cut + 1.0]
+    left = after[0][1] if after else samples[-1][1]
+    sendq = after[0][2] if after else samples[-1][2]
+    pub.stdin.close()
+    sc.stop(pub)
+    return before, t_cut, t_decision, samples, left, sendq
+
+
+def dead_link(sc):
+    """wss subscribers whose link dies (netns + iptables DROP, or on loopback
+    the client process stopped) while the broker keeps publishing to them;
+    the broker decides they are dead at MQTT keepalive expiry ("has exceeded
+    timeout"); its sockets to them are counted 1 s after that decision."""
+    import netns
+    a = sc.args
+    try:
+        place, note = netns.make_place(a.ns)
+    except netns.PlaceError as e:
+        raise sl.SetupError(str(e))
+    print("dead-link: " + note + ("" if place.kind == "netns" else
+                                  " (the clients are stopped: the kernel still acks)"))
+    sc.figure("place", place.kind)
+    try:
+        before, t_cut, t_decision, samples, left, sendq = run_dead_link(sc, place)
+    except netns.PlaceError as e:
+        raise sl.SetupError(str(e))
+    finally:
+        for p in sc.procs:              # processes die before their namespaces
+            if p.poll() is None:
+                try:                    # (a stopped one too)
+                    os.killpg(p.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            sc.kill(p)
+        place.__exit__()
+    sc.figure("sockets_before_cut", before)
+    sc.figure("decision_s_after_cut", round(t_decision - t_cut, 2))
+    sc.figure("sockets_left_1s_after_decision", left)
+    sc.figure("sendq_1s_after_decision_bytes", sendq)
+    sc.figure("samples", [(round(t, 2), n, q) for t, n, q in samples[::5]])
+    if before < a.dead_links:
+        raise sl.SetupError("only %d of %d wss connections before the cut" % (before, a.dead_links))
+    sc.require(left == 0, "no broker socket to a dead wss client 1 s after the decision "
+               "(%d left, %d B Send-Q)" % (left, sendq))
+
+
 def body(sc):
     for d, what in ((sc.args.mosquitto, "mosquitto"),):
         if not os.access(os.path.join(d, "mosquitto"), os.X_OK):
             raise sl.SetupError("%s not built in %s" % (what, d))
-    {"dual-listener": dual_listener, "handshake-fail": handshake_fail}[sc.args.case](sc)
+    {"dual-listener": dual_listener, "handshake-fail": handshake_fail,
+     "dead-link": dead_link}[sc.args.case](sc)
 
 
 if __name__ == "__main__":

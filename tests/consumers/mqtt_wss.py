@@ -85,14 +85,15 @@ def client_context(cafile, cert=None):
 class WssMqttClient:
     """One client connection; every step has the deadline given."""
 
-    def __init__(self, port, cafile, deadline, client_id, cert=None):
+    def __init__(self, port, cafile, deadline, client_id, cert=None, host="127.0.0.1"):
+        # the certificate is checked for the name "localhost" (tls_peer)
         self.client_id = client_id
-        s = socket.create_connection(("127.0.0.1", port),
+        s = socket.create_connection((host, port),
                                      timeout=max(0.1, deadline - time.monotonic()))
         self.peer = tls_peer.Peer(s, client_context(cafile, cert), False, deadline,
                                   slow=False)
 
-    def open(self):
+    def open(self, keepalive=60):
         """TLS handshake, WebSocket upgrade (subprotocol mqtt), CONNECT and
         CONNACK; raises on anything unexpected."""
         p = self.peer
@@ -114,7 +115,7 @@ class WssMqttClient:
         status = p.recv_until(b"\r\n\r\n").split(b"\r\n")[0]
         if b" 101 " not in status:
             raise ConnectionError("upgrade refused: %r" % status)
-        p.send(ws_client_frame(mqtt_connect(self.client_id)))
+        p.send(ws_client_frame(mqtt_connect(self.client_id, keepalive)))
         # CONNACK in one server frame: 0x82 0x04 0x20 0x02 0x00 rc
         frame = p.recv_exact(6)
         if frame[2] != 0x20 or frame[5] != 0:
@@ -167,3 +168,60 @@ class WssMqttClient:
                 pass
         except OSError:
             pass
+
+
+def mqtt_subscribe(topic, packet_id=1):
+    return mqtt_packet(0x82, struct.pack("!H", packet_id) + mqtt_string(topic) + b"\x00")
+
+
+MQTT_PINGREQ = b"\xc0\x00"
+
+
+def hold(args):
+    """Open --connections subscribers with a short keepalive, keep them
+    alive (PINGREQ every keepalive/2 s) and discard what they receive,
+    until killed.  Prints "ready N" once all are subscribed."""
+    import threading
+    conns = []
+    for i in range(args.connections):
+        c = WssMqttClient(args.port, args.cafile, time.monotonic() + 20,
+                          "%s-%d" % (args.client_id, i), host=args.host)
+        c.open(keepalive=args.keepalive)
+        c.peer.send(ws_client_frame(mqtt_subscribe(args.topic)))
+        conns.append(c)
+
+    def drain(c):
+        try:
+            while c.peer.sock.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    for c in conns:
+        c.peer.sock.settimeout(None)
+        threading.Thread(target=drain, args=(c,), daemon=True).start()
+    print("ready %d" % len(conns), flush=True)
+    while True:
+        time.sleep(args.keepalive / 2)
+        for c in conns:
+            try:
+                c.peer.obj.write(ws_client_frame(MQTT_PINGREQ))
+                c.peer._flush()
+            except (OSError, ssl.SSLError):
+                pass
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="MQTT over wss test clients (see the module doc)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    h = sub.add_parser("hold", help="subscribers that stay, until killed")
+    h.add_argument("--host", default="127.0.0.1")
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--cafile", required=True)
+    h.add_argument("--connections", type=int, default=5)
+    h.add_argument("--keepalive", type=int, default=2)
+    h.add_argument("--topic", default="lwsh/dead")
+    h.add_argument("--client-id", default="held")
+    a = ap.parse_args()
+    hold(a)
