@@ -14,10 +14,14 @@ errq-audit-selftest makes each situation on purpose (see its header):
 and the wrapper script refuses bad input with a reason.
 
 usage: selftest.py APPS_DIR [--json FILE]
+LWSH_APP_WRAPPER (e.g. "valgrind -q --error-exitcode=99 --leak-check=full")
+runs the test program, with the audit library in it, under that tool: its
+exit status then also says whether the tool found an error.
 """
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -33,8 +37,9 @@ def check(name, ok, detail=""):
 
 def audit(apps, tmp, mode, *opts):
     js = os.path.join(tmp, "%s.json" % mode)
+    wrapper = shlex.split(os.environ.get("LWSH_APP_WRAPPER", ""))
     cmd = [os.path.join(apps, "lws-errq-audit"), "--json", js, *opts, "--",
-           os.path.join(apps, "errq-audit-selftest"), mode]
+           *wrapper, os.path.join(apps, "errq-audit-selftest"), mode]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     print("$ %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
     if p.returncode != 0:
