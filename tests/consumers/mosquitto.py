@@ -44,7 +44,6 @@ import math
 import os
 import random
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -235,6 +234,44 @@ class Leavers(threading.Thread):
             self.stop.wait(rnd.uniform(0.005, 0.02))
 
 
+def start_subscribers(sc, port):
+    """--subscribers mosquitto_sub (QoS 1, persistent sessions), each
+    connected and subscribed before this returns."""
+    subs = []
+    for i in range(sc.args.subscribers):
+        tag = "healthy-sub-%d" % i
+        subs.append(sc.start(tag, mosq_client(sc, "mosquitto_sub", port) +
+                             ["-t", TOPIC, "-i", tag, "-c"]))
+    deadline = time.monotonic() + 15
+    while sum(1 for l in log_lines(sc) if "as healthy-sub-" in l) < sc.args.subscribers:
+        if time.monotonic() > deadline:
+            raise sl.SetupError("subscribers did not connect:\n" + sc.tail("broker"))
+        time.sleep(0.05)
+    time.sleep(0.5)             # their SUBSCRIBE reaches the broker
+    return subs
+
+
+def wind_down(sc, stop, threads, procs):
+    """Stop the client threads, let the last messages arrive, take the
+    broker's log, then stop the processes; returns the log's lines."""
+    stop.set()
+    for t in threads:
+        t.join(30)
+    time.sleep(1.5)
+    lines = log_lines(sc)       # before anything is stopped
+    for p in procs:
+        sc.stop(p)
+    return lines
+
+
+def summed(dicts):
+    out = {}
+    for d in dicts:
+        for k, n in d.items():
+            out[k] = out.get(k, 0) + n
+    return out
+
+
 def publish_numbered(sc, port, stop_at, rate):
     """mosquitto_pub -l (one message per stdin line): 1, 2, ... at `rate`
     per second until stop_at; returns how many were written."""
@@ -301,18 +338,7 @@ def dual_listener(sc):
         wss_port, ["--fraction", "1", "--faults", "corrupt", "--dir", "c2s",
                    "--record", "6"], duration=a.duration + 60, tag="corrupt-proxy")
 
-    subs = []
-    for i in range(a.subscribers):
-        tag = "healthy-sub-%d" % i
-        subs.append(sc.start(tag, mosq_client(sc, "mosquitto_sub", healthy_port) +
-                             ["-t", TOPIC, "-i", tag, "-c"]))
-    # every subscriber connected and subscribed before the first message
-    deadline = time.monotonic() + 15
-    while sum(1 for l in log_lines(sc) if "as healthy-sub-" in l) < a.subscribers:
-        if time.monotonic() > deadline:
-            raise sl.SetupError("subscribers did not connect:\n" + sc.tail("broker"))
-        time.sleep(0.05)
-    time.sleep(0.5)
+    subs = start_subscribers(sc, healthy_port)
 
     stop = threading.Event()
     cafile = os.path.join(sc.pki, "ca.pem")
@@ -322,20 +348,9 @@ def dual_listener(sc):
         t.start()
     sent, pub_finished = publish_numbered(sc, healthy_port, time.monotonic() + a.duration,
                                           a.rate)
-    stop.set()
-    for t in wss + leavers:
-        t.join(30)
-    time.sleep(1.5)             # the last messages reach the subscribers
-    lines = log_lines(sc)       # before anything is stopped
-    for p in subs:
-        sc.stop(p)
-    sc.stop(broker)
-
-    left = {}
-    for t in leavers:
-        for m, n in t.left.items():
-            left[m] = left.get(m, 0) + n
-    lost = reordered = dup = 0  # noqa: F841
+    lines = wind_down(sc, stop, wss + leavers, subs + [broker])
+    left = summed([t.left for t in leavers])
+    lost = reordered = dup = 0
     for i in range(a.subscribers):
         l, r, d = seq_figures(received(sc, "healthy-sub-%d" % i), sent)
         lost, reordered, dup = lost + l, reordered + r, dup + d
@@ -466,14 +481,7 @@ def handshake_fail(sc):
     """Failing wss handshakes beside healthy clients on both listeners."""
     a = sc.args
     broker, mqtt_port, wss_port = start_broker(sc, require_client_cert=True)
-    subs = [sc.start("healthy-sub-%d" % i, mosq_client(sc, "mosquitto_sub", mqtt_port) +
-                     ["-t", TOPIC, "-i", "healthy-sub-%d" % i, "-c"])
-            for i in range(a.subscribers)]
-    deadline = time.monotonic() + 15
-    while sum(1 for l in log_lines(sc) if "as healthy-sub-" in l) < a.subscribers:
-        if time.monotonic() > deadline:
-            raise sl.SetupError("subscribers did not connect:\n" + sc.tail("broker"))
-        time.sleep(0.05)
+    subs = start_subscribers(sc, mqtt_port)
 
     stop = threading.Event()
     cert = (os.path.join(sc.pki, "client.pem"), os.path.join(sc.pki, "client.key"))
@@ -483,19 +491,8 @@ def handshake_fail(sc):
     for t in wss + failing:
         t.start()
     sent, pub_finished = publish_numbered(sc, mqtt_port, time.monotonic() + a.duration, a.rate)
-    stop.set()
-    for t in wss + failing:
-        t.join(30)
-    time.sleep(1.5)
-    lines = log_lines(sc)
-    for p in subs:
-        sc.stop(p)
-    sc.stop(broker)
-
-    failed = {}
-    for t in failing:
-        for k, n in t.failed.items():
-            failed[k] = failed.get(k, 0) + n
+    lines = wind_down(sc, stop, wss + failing, subs + [broker])
+    failed = summed([t.failed for t in failing])
     causes = {}
     for l in lines:
         m = CAUSE.search(l)
@@ -613,14 +610,7 @@ def dead_link(sc):
     except netns.PlaceError as e:
         raise sl.SetupError(str(e))
     finally:
-        for p in sc.procs:              # processes die before their namespaces
-            if p.poll() is None:
-                try:                    # (a stopped one too)
-                    os.killpg(p.pid, signal.SIGCONT)
-                except ProcessLookupError:
-                    pass
-            sc.kill(p)
-        place.__exit__()
+        netns.teardown(sc, place)
     sc.figure("sockets_before_cut", before)
     sc.figure("decision_s_after_cut", round(t_decision - t_cut, 2))
     sc.figure("sockets_left_1s_after_decision", left)

@@ -26,8 +26,6 @@ loopback.  The defect is absent when no socket wrote anything after the
 decision and no socket to the peer exists 1 s after it.
 """
 
-import os
-import signal
 import statistics
 import time
 from collections import Counter
@@ -234,14 +232,7 @@ def body(sc):
     except netns.PlaceError as e:
         raise sl.SetupError(str(e))
     finally:
-        for p in sc.procs:              # apps die before their namespaces
-            if p.poll() is None:
-                try:                    # (a stopped peer too)
-                    os.killpg(p.pid, signal.SIGCONT)
-                except ProcessLookupError:
-                    pass
-            sc.kill(p)
-        place.__exit__()
+        netns.teardown(sc, place)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 CMD_TIMEOUT = 10            # seconds for any ip/iptables/ss call
 # states in which the application has already close()d the socket
@@ -193,6 +192,19 @@ def make_place(mode):
         return Loopback(), "NOTE: no network namespace (%s), loopback fallback" % e
     return place, "network namespaces %s (veth %s <-> %s)" % (
         place.base, place.addr["server"], place.addr["client"])
+
+
+def teardown(sc, place):
+    """Kill a scenario's processes (a stopped one too), then delete the
+    place: processes die before their namespaces."""
+    for p in sc.procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        sc.kill(p)
+    place.__exit__()
 
 
 def _term_raises_exit():
