@@ -6,8 +6,9 @@ tests/consumers/build-mosquitto.sh) with two TLS listeners: MQTT/TLS
 (mosquitto's own OpenSSL code) and MQTT over wss (libwebsockets).  Cases:
 
   dual-listener   healthy clients on both listeners while wss clients come
-                  and leave the ways devices leave (mqtt_wss.LEAVE_MODES,
-                  the corrupted records through lws-faultproxy).  Healthy:
+                  and leave the ways devices leave (Leavers.MODES: DISCONNECT
+                  without close_notify, reset, a cut inside a record, and a
+                  corrupted record through lws-faultproxy).  Healthy:
                   mosquitto_sub subscribers and a mosquitto_pub publisher
                   with sequence numbers on MQTT/TLS (through lws-faultproxy
                   in split mode: a slow link whose TLS records arrive in
@@ -36,7 +37,7 @@ tests/consumers/build-mosquitto.sh) with two TLS listeners: MQTT/TLS
                   mosquitto writes to its log (websockets_log_level).
 
 usage: mosquitto.py --case CASE --mosquitto BIN_DIR --apps APPS --variant V
-                    [--expect pass|defect] [--json FILE] [--audit]
+                    [--expect pass|defect] [--json FILE] [--audit] (--help)
 """
 
 import json
@@ -131,12 +132,11 @@ def start_broker(sc, require_client_cert=False):
     if os.path.exists(sc.path("mosquitto.log")):
         os.unlink(sc.path("mosquitto.log"))     # mosquitto appends to it
     argv = [os.path.join(sc.args.mosquitto, "mosquitto"), "-c", conf]
-    env = {}
     if sc.args.audit:
         audit = sc.app("lws-errq-audit")
         argv = [audit, "--json", sc.path("audit.json"), "--out",
                 sc.path("audit.txt"), "--"] + argv
-    p = sc.start("broker", argv, env=env)
+    p = sc.start("broker", argv)
     wait_listening(sc, p, [mqtt_port, wss_port])
     return p, mqtt_port, wss_port
 
@@ -274,7 +274,8 @@ def summed(dicts):
 
 def publish_numbered(sc, port, stop_at, rate):
     """mosquitto_pub -l (one message per stdin line): 1, 2, ... at `rate`
-    per second until stop_at; returns how many were written."""
+    per second until stop_at; returns (how many were written, whether the
+    publisher then finished delivering them)."""
     p = sc.start("publisher", mosq_client(sc, "mosquitto_pub", port) +
                  ["-t", TOPIC, "-l", "-i", "healthy-pub"], stdin=subprocess.PIPE)
     n, t0 = 0, time.monotonic()
