@@ -46,6 +46,8 @@
  * libwebsockets release it is built on, e.g.
  * "lws-hardened 0.1.0 (libwebsockets 4.3.5)".  Vanilla libwebsockets does not
  * export this symbol.
+ *
+ * Thread: any.  Backends: all.  Patch: 0001 (lib/core/hardened.c).
  */
 LWS_VISIBLE LWS_EXTERN const char *
 lws_hardened_version(void);
@@ -87,6 +89,10 @@ enum lws_hardened_close_cause {
  *	       LWS_CALLBACK_WSI_DESTROY
  *
  * Returns an enum lws_hardened_close_cause.
+ *
+ * Thread: the one servicing wsi.  Backends: all (mbedTLS through patches
+ * 0020 and 0025).  Patches: 0006, 0007 (alerts), 0014 (timeouts, dead
+ * links, hangups).
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_close_cause(struct lws *wsi);
@@ -99,6 +105,8 @@ lws_hardened_close_cause(struct lws *wsi);
  * Returns e.g. "clean", "peer-reset", "dirty-eof", "alert-received",
  * "alert-sent", "tls-error", "io-error", "timeout", "dead-link", "none";
  * "unknown" for a value this library does not know.
+ *
+ * Thread: any.
  */
 LWS_VISIBLE LWS_EXTERN const char *
 lws_hardened_close_cause_name(int cause);
@@ -117,6 +125,10 @@ lws_hardened_close_cause_name(int cause);
  * "SSL_read: SSL_ERROR_SYSCALL: errno 104".  Returns the length written,
  * or 0 (and an empty buf) when the connection has no recorded TLS error
  * (a timeout or a hangup has a close cause but no TLS error).
+ *
+ * Thread: the one servicing wsi.  Backends: all; on mbedTLS, which has no
+ * error queue, the text gives mbedTLS's error class, code, errno and the
+ * alert instead.  Patch: 0006.
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len);
@@ -129,6 +141,8 @@ lws_hardened_tls_error(struct lws *wsi, char *buf, size_t len);
  * Returns the alert description (RFC 8446 AlertDescription, e.g. 40 for
  * handshake_failure) received or sent when the close cause is
  * LWSH_CLOSE_ALERT_RECEIVED or LWSH_CLOSE_ALERT_SENT, otherwise -1.
+ *
+ * Thread: the one servicing wsi.  Backends: all.  Patches: 0007, 0020.
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_tls_alert(struct lws *wsi);
@@ -155,6 +169,10 @@ lws_hardened_tls_alert(struct lws *wsi);
  * enable 0, such connections close the way libwebsockets 4.3.5 closes them.
  *
  * Returns 0, or -1 if this build cannot close abortively.
+ *
+ * Thread: the one servicing the context, or before its service loop starts.
+ * Backends: all (unix tested; the Windows and lwIP helpers are not built
+ * here).  Patches: 0014, 0015 (lib/plat/.../...-abortive-close.c).
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_abortive_close(struct lws_context *context, int enable);
@@ -210,6 +228,12 @@ enum lws_hardened_counter {
  * \param which: an enum lws_hardened_counter
  *
  * Returns the count so far, or 0 for a counter this library does not know.
+ *
+ * Thread: any for the error-queue counters (relaxed atomics); the session
+ * counters are plain fields of the context: read them from the thread that
+ * services it.  Backends: error-queue counters OpenSSL and wolfSSL (0 on
+ * mbedTLS), session counters all.  Patches: 0002, 0003, 0008, 0011, 0013
+ * (error queue), 0016, 0018, 0019 (sessions).
  */
 LWS_VISIBLE LWS_EXTERN uint64_t
 lws_hardened_counter(struct lws_context *context, int which);
@@ -221,6 +245,8 @@ lws_hardened_counter(struct lws_context *context, int which);
  *
  * Returns e.g. "errq_stale_discarded", or NULL past the last counter, so
  * a report can list every counter with a loop that stops at NULL.
+ *
+ * Thread: any.
  */
 LWS_VISIBLE LWS_EXTERN const char *
 lws_hardened_counter_name(int which);
