@@ -19,6 +19,14 @@ Cases (--case):
                     tls-error).
   cause-dirty-eof   the same with a FIN and no close_notify (the proxy's
                     truncate).  Correct: dirty-eof on both sides.
+  cause-handshake-reset
+                    lws-faultproxy resets both sides (RST) once the server
+                    has sent the first 100 bytes of its handshake flight, so
+                    the server meets the reset while it waits for the rest
+                    of the client's handshake.  Correct: every server
+                    connection ends with cause peer-reset (lws's h1 role
+                    closed these on POLLHUP before any SSL call could fail,
+                    and the cause was "none").
   cause-alert       the server requires a client certificate; the client
                     presents none or an untrusted self-signed one (TLS 1.2:
                     the alert ends the client's SSL_connect).  Correct: the
@@ -86,6 +94,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -95,7 +104,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario_lib as sl  # noqa: E402
 
-CASES = ["cause-peer-reset", "cause-dirty-eof", "cause-alert", "cause-alert-tls13",
+CASES = ["cause-peer-reset", "cause-dirty-eof", "cause-handshake-reset", "cause-alert",
+         "cause-alert-tls13",
          "accept-garbage",
          "q4-connect-zero", "q4-verify-name", "q3-stale-count", "q2-client-key-probe"]
 
@@ -245,6 +255,40 @@ def proxy_fault_subrun(sc, fault, want, tag, client_extra):
         sc.require(sbc == {want: n},
                    "%s server: every connection ended with cause %s (%s of %d)"
                    % (tag, want, sbc, n))
+
+
+# ---- cause-handshake-reset -------------------------------------------------------
+
+def handshake_reset_case(sc, conns=10):
+    srv = sc.start_server([], duration=60)
+    proxy, port, events = sc.start_proxy(srv.port, [
+        "--fraction", "1", "--faults", "rst", "--dir", "s2c", "--after-bytes", "100"], 60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    refused = 0
+    for _ in range(conns):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            try:
+                ctx.wrap_socket(s, server_hostname="localhost").close()
+            except (OSError, ssl.SSLError):
+                refused += 1    # the reset, as planned
+    time.sleep(0.5)             # the server sees the last resets
+    sc.stop(proxy)
+    sc.stop(srv)
+    server = sc.load_json("server.json")
+    applied = sum(1 for e in proxy_events(events) if e.get("ev") == "fault_applied")
+    sc.figure("handshakes_reset", applied)
+    sc.figure("client_handshakes_failed", refused)
+    sc.figure("server_connections", server["connections"]["accepted"])
+    sc.figure("server_ends_by_cause", server.get("ends_by_cause"))
+    if applied != conns or refused != conns:
+        raise sl.SetupError("the plan did not happen: %d resets applied, %d of %d "
+                            "handshakes failed" % (applied, refused, conns))
+    if has_cause_api(sc, server, "server"):
+        n = server["connections"]["accepted"]
+        sc.require(server["ends_by_cause"] == {"peer-reset": n},
+                   "server: every connection reset in its handshake ended with cause "
+                   "peer-reset (%s of %d)" % (server["ends_by_cause"], n))
 
 
 # ---- cause-alert --------------------------------------------------------------
@@ -690,6 +734,8 @@ def body(sc):
         proxy_fault_run(sc, "rst", "peer-reset")
     elif a.case == "cause-dirty-eof":
         proxy_fault_run(sc, "truncate", "dirty-eof")
+    elif a.case == "cause-handshake-reset":
+        handshake_reset_case(sc)
     elif a.case == "cause-alert":
         alert_case(sc)
     elif a.case == "cause-alert-tls13":
