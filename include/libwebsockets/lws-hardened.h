@@ -91,8 +91,8 @@ enum lws_hardened_close_cause {
  * Returns an enum lws_hardened_close_cause.
  *
  * Thread: the one servicing wsi.  Backends: all (mbedTLS through patches
- * 0020 and 0025).  Patches: 0006, 0007 (alerts), 0014 (timeouts, dead
- * links, hangups).
+ * 0020 and 0025).  Patches: 0006, 0007 (alerts), 0014 and 0036
+ * (timeouts, dead links, hangups).
  */
 LWS_VISIBLE LWS_EXTERN int
 lws_hardened_close_cause(struct lws *wsi);
