@@ -29,7 +29,7 @@
 #endif
 
 /* bumped with every change of the patch set's behaviour or public API */
-#define LWS_HARDENED_RELEASE "0.3.0"
+#define LWS_HARDENED_RELEASE "0.3.1"
 
 const char *
 lws_hardened_version(void)
