@@ -17,7 +17,7 @@
 #              CLIENTS_DIR/bin (a --clients build) are linked beside it
 # Built like Debian builds it, minus what the tests do not need (docs,
 # cJSON output, systemd, SRV lookups).  A rebuild happens only when the
-# tarball or the variant's library changed.  Fails loudly with the reason.
+# tarball, this script or the variant's library changed.  Fails loudly with the reason.
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;; esac
 fail() { echo "build-mosquitto: error: $*" >&2; exit 1; }
@@ -43,7 +43,8 @@ tarball=$("$repo/scripts/fetch-upstream" "mosquitto-$version") ||
 mkdir -p "$out"
 out=$(readlink -f "$out")
 stamp="$out/.built"
-want=$(sha256sum "$tarball" | cut -d' ' -f1)
+# the tarball, this script and the variant's library decide
+want="$(sha256sum "$tarball" | cut -d' ' -f1) $(sha256sum "$0" | cut -d' ' -f1)"
 [ -n "$stage" ] && want="$want $(sha256sum "$stage/lib/libwebsockets.so.19" | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	echo "build-mosquitto: $out is up to date"
