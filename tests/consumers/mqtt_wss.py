@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "scenarios"))
 import tls_peer  # noqa: E402
+from tls_peer import ws_client_frame  # noqa: E402
 
 LEAVE_MODES = ("disconnect", "rst", "cut", "stay", "clean")
 
@@ -60,17 +61,6 @@ def mqtt_publish(topic, payload):
 
 
 MQTT_DISCONNECT = b"\xe0\x00"
-
-
-def ws_client_frame(payload, opcode=2):
-    """A masked (client to server) WebSocket frame."""
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        hdr = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-    else:
-        hdr = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def client_context(cafile, cert=None):
@@ -107,13 +97,8 @@ class WssMqttClient:
             except OSError:
                 pass
             raise
-        key = "dGhlIHNhbXBsZSBub25jZQ=="
-        p.send(("GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-                % key).encode())
-        status = p.recv_until(b"\r\n\r\n").split(b"\r\n")[0]
-        if b" 101 " not in status:
+        status = tls_peer.ws_upgrade(p, "mqtt", "/mqtt")
+        if " 101 " not in status:
             raise ConnectionError("upgrade refused: %r" % status)
         p.send(ws_client_frame(mqtt_connect(self.client_id, keepalive)))
         # CONNACK in one server frame: 0x82 0x04 0x20 0x02 0x00 rc

@@ -53,17 +53,11 @@ def ws_session(port, frames):
     deadline = time.monotonic() + 10
     peer = tls_peer.connect(port, deadline, slow=False)
     peer.handshake()
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    peer.send(("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Protocol: lws-minimal-echo\r\n\r\n" % key).encode())
-    status = peer.recv_until(b"\r\n\r\n").split(b"\r\n")[0]
-    if b" 101 " not in status:
+    status = tls_peer.ws_upgrade(peer, "lws-minimal-echo")
+    if " 101 " not in status:
         raise sl.SetupError("upgrade refused: %r" % status)
-    mask = b"\x01\x02\x03\x04"
     for _ in range(frames):
-        payload = bytes(64)
-        peer.send(b"\x82\xc0" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        peer.send(tls_peer.ws_client_frame(bytes(64)))
         peer.recv_exact(2 + 64)
     return peer
 

@@ -133,13 +133,13 @@ def connect(port, deadline, slow):
     return Peer(s, client_context(), False, deadline, slow)
 
 
-def ws_upgrade(peer):
-    """Client side: upgrade to the lws-stress protocol; the status line."""
+def ws_upgrade(peer, protocol="lws-stress", path="/"):
+    """Client side: upgrade to `protocol`; the status line."""
     key = base64.b64encode(os.urandom(16)).decode()
-    peer.send(("GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+    peer.send(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: lws-stress\r\n\r\n"
-               % key).encode())
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
+               % (path, key, protocol)).encode())
     return peer.recv_until(b"\r\n\r\n").split(b"\r\n")[0].decode(errors="replace")
 
 
@@ -166,6 +166,17 @@ def ws_frame(opcode, payload):
     else:
         hdr = struct.pack("!BBQ", 0x80 | opcode, 127, n)
     return hdr + payload
+
+
+def ws_client_frame(payload, opcode=2):
+    """A masked (client to server) frame, binary by default."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        hdr = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    else:
+        hdr = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def ws_echo(peer, max_frames=100000, stop_after=None):
